@@ -1,0 +1,47 @@
+"""``isvc``: the command line of isvc-kit.
+
+Each subcommand lives in its own module of ``local.cli`` and registers itself with ``register``;
+this module only assembles the parser and maps failures to exit codes (0 ok, 1 failure, 2 usage).
+Nothing is parsed or started at import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib import import_module
+
+SUBCOMMAND_MODULES = ("local.cli.pods",)
+
+DESCRIPTION = """\
+isvc-kit: serve KServe InferenceService YAML locally (Ray Serve) or on a KServe cluster.
+
+Run `isvc COMMAND --help` for the details of a command."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="isvc", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in SUBCOMMAND_MODULES:
+        import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the one place a failure becomes an exit code
+        print(f"isvc {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

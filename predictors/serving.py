@@ -1,0 +1,175 @@
+"""Run ``kserve.Model`` objects the way a KServe pod does, and build the same app in-process.
+
+* ``build_parser`` extends KServe's own ModelServer parser (``--http_port``, ``--model_name``,
+  ``--predictor_host`` ...) with ``--bind_host``; it is built on call, never at import.
+* ``serve`` starts the real ``kserve.ModelServer`` (REST and, if enabled, gRPC). A pod binds all
+  interfaces (images set ``ISVC_BIND_HOST=0.0.0.0``); everywhere else the default is 127.0.0.1.
+* ``build_rest_app`` gives the very routes and exception handlers of that server as a fresh FastAPI
+  app, for in-process tests and for embedding in another ASGI server.
+
+KServe answers a body that fails its pydantic model with FastAPI's 422 ``{"detail": ...}``; the kit
+answers 400 ``{"error": ...}`` as the V2 protocol asks (``install_v2_error_handlers``).
+
+Shared by predictors and transformers; never imports ``local`` or ``ray``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from collections.abc import Sequence
+from concurrent import futures
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, ORJSONResponse
+
+BIND_HOST_ENV = "ISVC_BIND_HOST"
+DEFAULT_BIND_HOST = "127.0.0.1"
+
+
+def build_parser(description: str | None = None) -> argparse.ArgumentParser:
+    """KServe's ModelServer arguments plus the kit's own; call from main(), not at import."""
+    from kserve import model_server
+
+    parser = argparse.ArgumentParser(
+        description=description,
+        parents=[model_server.parser],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--bind_host",
+        default=os.environ.get(BIND_HOST_ENV, DEFAULT_BIND_HOST),
+        help=f"address the HTTP and gRPC servers listen on (env {BIND_HOST_ENV}; default %(default)s)",
+    )
+    return parser
+
+
+def predictor_config_from_args(args: argparse.Namespace) -> Any:
+    from kserve.predictor_config import PredictorConfig
+
+    return PredictorConfig(
+        predictor_host=args.predictor_host,
+        predictor_protocol=args.predictor_protocol,
+        predictor_use_ssl=args.predictor_use_ssl,
+        predictor_request_timeout_seconds=args.predictor_request_timeout_seconds,
+        predictor_request_retries=args.predictor_request_retries,
+        predictor_health_check=args.enable_predictor_health_check,
+    )
+
+
+def _format_validation_error(exc: RequestValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        problems.append(f"{location or 'body'}: {error.get('msg', 'invalid')}")
+    return "invalid request body: " + "; ".join(problems)
+
+
+async def _validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(status_code=400, content={"error": _format_validation_error(exc)})
+
+
+def install_v2_error_handlers(app: FastAPI) -> None:
+    """Map a malformed body to V2's 400 ``{"error": ...}`` instead of FastAPI's 422."""
+    app.add_exception_handler(RequestValidationError, _validation_error_handler)
+
+
+def build_rest_app(models: Sequence[Any], predictor_config: Any = None) -> FastAPI:
+    """KServe's REST server (V1, V2, /metrics, its error handlers) for these models, as a new app."""
+    from kserve import context as kserve_context
+    from kserve.model_repository import ModelRepository
+    from kserve.protocol.dataplane import DataPlane
+    from kserve.protocol.model_repository_extension import ModelRepositoryExtension
+    from kserve.protocol.rest.server import RESTServer
+
+    repository = ModelRepository()
+    for model in models:
+        repository.update(model)
+    if predictor_config is not None:
+        kserve_context.set_predictor_config(predictor_config)
+    dataplane = DataPlane(model_registry=repository)
+    extension = ModelRepositoryExtension(model_registry=repository)
+    rest = RESTServer("kserve.model_server:app", dataplane, extension, http_port=0)
+    app = FastAPI(title="isvc-kit model server", docs_url=None, redoc_url=None, default_response_class=ORJSONResponse)
+    rest._register_endpoints(app)
+    rest._add_exception_handlers(app)
+    install_v2_error_handlers(app)
+    return app
+
+
+def serve(models: Sequence[Any], args: argparse.Namespace) -> None:
+    """Start KServe's ModelServer for these models as a pod would, bound to ``args.bind_host``."""
+    from kserve import model_server
+
+    install_v2_error_handlers(model_server.app)
+    server = _BoundModelServer(
+        bind_host=args.bind_host,
+        http_port=args.http_port,
+        grpc_port=args.grpc_port,
+        workers=args.workers,
+        max_threads=args.max_threads,
+        max_asyncio_workers=args.max_asyncio_workers,
+        enable_grpc=args.enable_grpc,
+        enable_docs_url=args.enable_docs_url,
+        enable_latency_logging=args.enable_latency_logging,
+        access_log_format=args.access_log_format,
+        predictor_config=predictor_config_from_args(args),
+    )
+    server.start(list(models))
+
+
+def _bound_model_server_class() -> type:
+    from kserve import ModelServer
+
+    class BoundModelServer(ModelServer):  # type: ignore[misc]
+        """kserve.ModelServer whose REST and gRPC servers listen on one chosen address.
+
+        KServe hard-codes 0.0.0.0 and [::]; a pod wants that, a laptop does not.
+        """
+
+        def __init__(self, bind_host: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.bind_host = bind_host
+
+        async def _serve(self) -> None:
+            if self._rest_server is not None:
+                self._rest_server.config.host = self.bind_host
+            if self._grpc_server is not None:
+                # ModelServer.start appended the gRPC coroutine last; replace it by one on bind_host.
+                self.servers.pop().close()
+                self.servers.append(_start_grpc(self._grpc_server, self.bind_host, self.max_threads))
+            await asyncio.gather(*self.servers)
+
+    return BoundModelServer
+
+
+def _BoundModelServer(**kwargs: Any) -> Any:
+    return _bound_model_server_class()(**kwargs)
+
+
+async def _start_grpc(grpc_server: Any, host: str, max_workers: int) -> None:
+    """KServe's GRPCServer.start, listening on ``host`` instead of every interface."""
+    from grpc import aio
+    from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc
+    from kserve.protocol.grpc.interceptors import ExceptionToStatusInterceptor, LoggingInterceptor
+    from kserve.protocol.grpc.servicer import InferenceServicer
+
+    servicer = InferenceServicer(grpc_server._data_plane, grpc_server._model_repository_extension)
+    server = aio.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        interceptors=(LoggingInterceptor(), ExceptionToStatusInterceptor()),
+        options=[
+            ("grpc.max_send_message_length", grpc_server._kwargs.get("grpc_max_send_message_length")),
+            ("grpc.max_receive_message_length", grpc_server._kwargs.get("grpc_max_receive_message_length")),
+        ],
+    )
+    grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(servicer, server)
+    address = f"[{host}]:{grpc_server._port}" if ":" in host else f"{host}:{grpc_server._port}"
+    server.add_insecure_port(address)
+    grpc_server._server = server
+    await server.start()
+    await server.wait_for_termination()
