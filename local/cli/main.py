@@ -1,18 +1,19 @@
 """``isvc``: the command line of isvc-kit.
 
-Each subcommand lives in its own module of ``local.cli`` and registers itself with ``register``;
-this module only assembles the parser and maps failures to exit codes (0 ok, 1 failure, 2 usage).
-Nothing is parsed or started at import.
+Each subcommand lives in its own module of ``local.cli`` exposing ``register(subparsers)``; this module
+finds them, assembles the parser and maps failures to exit codes (0 ok, 1 failure, 2 usage, 130
+interrupted). Nothing is parsed or started at import.
 """
 
 from __future__ import annotations
 
 import argparse
+import pkgutil
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
-SUBCOMMAND_MODULES = ("local.cli.pods",)
+import local.cli
 
 DESCRIPTION = """\
 isvc-kit: serve KServe InferenceService YAML locally (Ray Serve) or on a KServe cluster.
@@ -20,13 +21,23 @@ isvc-kit: serve KServe InferenceService YAML locally (Ray Serve) or on a KServe 
 Run `isvc COMMAND --help` for the details of a command."""
 
 
+def subcommand_modules() -> list[str]:
+    return sorted(
+        f"local.cli.{info.name}"
+        for info in pkgutil.iter_modules(local.cli.__path__)
+        if info.name not in {"main"} and not info.name.startswith("_")
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="isvc", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in SUBCOMMAND_MODULES:
-        import_module(module_name).register(subparsers)
+    for module_name in subcommand_modules():
+        module = import_module(module_name)
+        if hasattr(module, "register"):
+            module.register(subparsers)
     return parser
 
 
