@@ -1,0 +1,184 @@
+"""Asynchronous, bounded, retrying delivery of inference-log events to a CloudEvents sink.
+
+Inference must never wait for or fail because of logging: :meth:`EventDelivery.submit` only does a
+``put_nowait`` on a bounded queue and counts a drop when it is full. ``workers`` asyncio tasks POST the
+events with one shared ``httpx.AsyncClient``, retrying connection errors, timeouts, 429 and 5xx with
+exponential back-off (a sink that is briefly down loses nothing); any other status is a permanent
+failure. Counters (``produced``, ``sent``, ``retried``, ``failed``, ``dropped``) are kept exactly and
+mirrored to Prometheus in the registry passed in; at every moment
+``sent + failed + dropped + pending == produced``, and after :meth:`close` ``pending`` is 0 (events
+still queued when the drain timeout expires count as dropped).
+
+Must not import ``ray`` or any web framework; it knows events only as :class:`BinaryEvent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+from prometheus_client import CollectorRegistry, Counter
+
+from local.logger.events import BinaryEvent
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+_COUNTERS = ("produced", "sent", "retried", "failed", "dropped")
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    url: str
+    """The sink: every event is POSTed here in binary mode."""
+    queue_size: int = 1000
+    """Events buffered in memory; beyond this, new events are dropped (and counted)."""
+    workers: int = 4
+    """Concurrent posters."""
+    max_attempts: int = 8
+    """Attempts per event, the first included, before it counts as failed."""
+    backoff_initial: float = 0.1
+    """Seconds before the first retry; doubled for each further one."""
+    backoff_max: float = 5.0
+    """Cap on a single back-off."""
+    timeout: float = 5.0
+    """Seconds allowed for one POST."""
+
+    def backoff(self, retry: int) -> float:
+        """Delay before retry number ``retry`` (1-based): initial, 2x, 4x, ... capped at ``backoff_max``."""
+        return float(min(self.backoff_max, self.backoff_initial * 2 ** (retry - 1)))
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    produced: int
+    sent: int
+    retried: int
+    failed: int
+    dropped: int
+    pending: int
+    """Queued or being posted right now."""
+
+
+class _Retryable(Exception):
+    pass
+
+
+class EventDelivery:
+    """Queue + posters for one sink URL. Call :meth:`submit` from the event loop that ran :meth:`start`."""
+
+    def __init__(
+        self,
+        config: DeliveryConfig,
+        *,
+        registry: CollectorRegistry | None = None,
+        sleep: Sleep = asyncio.sleep,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self._sleep = sleep
+        self._transport = transport
+        self._counts = dict.fromkeys(_COUNTERS, 0)
+        self._metrics = {
+            name: Counter(f"isvc_logger_events_{name}", f"Inference-log events {name}", registry=self.registry)
+            for name in _COUNTERS
+        }
+        self._queue: asyncio.Queue[BinaryEvent] = asyncio.Queue(maxsize=config.queue_size)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._client: httpx.AsyncClient | None = None
+        self._closing = False
+
+    def _count(self, name: str, amount: int = 1) -> None:
+        self._counts[name] += amount
+        self._metrics[name].inc(amount)
+
+    async def start(self) -> None:
+        if self._tasks:
+            return
+        self._client = httpx.AsyncClient(timeout=self.config.timeout, transport=self._transport)
+        self._tasks = [asyncio.create_task(self._worker(), name=f"isvc-logger-{i}") for i in range(self.config.workers)]
+
+    def submit(self, event: BinaryEvent) -> bool:
+        """Queue ``event`` without waiting; False (and a counted drop) if the queue is full or closing."""
+        self._count("produced")
+        if self._closing:
+            self._count("dropped")
+            return False
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self._count("dropped")
+            return False
+        return True
+
+    def stats(self) -> DeliveryStats:
+        c = self._counts
+        pending = c["produced"] - c["sent"] - c["failed"] - c["dropped"]
+        return DeliveryStats(c["produced"], c["sent"], c["retried"], c["failed"], c["dropped"], pending)
+
+    async def close(self, drain_timeout: float = 5.0) -> DeliveryStats:
+        """Stop accepting events, let the posters flush for up to ``drain_timeout`` s, then stop them."""
+        self._closing = True
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), timeout=drain_timeout)
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._tasks = []
+        abandoned = 0
+        while not self._queue.empty():
+            self._queue.get_nowait()
+            abandoned += 1
+        if abandoned:
+            self._count("dropped", abandoned)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        return self.stats()
+
+    async def _worker(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                outcome = await self._deliver(event)
+            except asyncio.CancelledError:
+                self._count("dropped")  # cancelled mid-delivery by close(): abandoned
+                self._queue.task_done()
+                raise
+            except Exception:  # never let one event kill a poster
+                log.exception("inference-log event %s could not be delivered", event.id)
+                outcome = "failed"
+            self._count(outcome)
+            self._queue.task_done()
+
+    async def _deliver(self, event: BinaryEvent) -> str:
+        for attempt in range(1, self.config.max_attempts + 1):
+            if attempt > 1:
+                self._count("retried")
+                await self._sleep(self.config.backoff(attempt - 1))
+            try:
+                await self._post(event)
+                return "sent"
+            except _Retryable as exc:
+                log.debug("event %s attempt %d: %s", event.id, attempt, exc)
+            except httpx.HTTPStatusError as exc:
+                log.warning("sink rejected event %s: %s", event.id, exc.response.status_code)
+                return "failed"
+        log.warning("event %s failed after %d attempts", event.id, self.config.max_attempts)
+        return "failed"
+
+    async def _post(self, event: BinaryEvent) -> None:
+        assert self._client is not None, "start() was not called"
+        try:
+            response = await self._client.post(self.config.url, headers=event.headers, content=event.body)
+        except httpx.TransportError as exc:
+            raise _Retryable(repr(exc)) from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _Retryable(f"HTTP {response.status_code}")
+        response.raise_for_status()

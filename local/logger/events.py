@@ -1,0 +1,211 @@
+"""KServe-identical inference-log CloudEvents: the ``logger`` spec, what to emit, and how each event looks.
+
+Pure: no I/O, no clock or randomness except through injectable defaults, and it must not import ``ray``,
+``fastapi`` or an HTTP client. The events mirror KServe's agent (``pkg/logger/handler.go`` and
+``worker.go``): CloudEvents 1.0 in binary HTTP mode, ``ce-type`` ``org.kubeflow.serving.inference.request``
+/ ``.response``, one ``ce-id`` for a request and its response (the incoming ``Ce-Id`` header, else a new
+UUID), the request's ``Content-Type`` on both events, and the extensions ``inferenceservicename``,
+``namespace``, ``component``, ``endpoint`` and ``metadata`` (JSON object of the selected request headers,
+each mapped to its list of values, keys sorted as Go's ``json.Marshal`` does; header names in Go
+canonical form, matched case-sensitively).
+
+``ce-source``: KServe's webhook passes the *pod name* as the agent's ``--source-uri``. Locally the
+analogue is the replica's name, so :class:`EventContext` takes ``source`` explicitly; when left empty it
+defaults to ``{inferenceservicename}-{component}`` (Knative's service name for that component).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from cloudevents.conversion import to_binary
+from cloudevents.http import CloudEvent
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+REQUEST_TYPE = "org.kubeflow.serving.inference.request"
+RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
+CE_ID_HEADER = "Ce-Id"
+DEFAULT_SINK_URL = "http://127.0.0.1:8099/"
+"""Where events go when ``logger.url`` is not set (``isvc sink`` listens there by default)."""
+
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+"""Request headers: a mapping, a list of (name, value) pairs, or anything with ``multi_items()``."""
+
+
+class LoggerMode(StrEnum):
+    ALL = "all"
+    REQUEST = "request"
+    RESPONSE = "response"
+
+
+class LoggerSpecError(ValueError):
+    """A ``logger`` block that does not validate; the message names each field (``logger.mode``)."""
+
+
+class LoggerSpec(BaseModel):
+    """``spec.<component>.logger`` of an InferenceService.
+
+    A missing ``mode`` defaults to ``all`` (the CRD default); an empty or unknown one is an error.
+    A missing ``url`` means :data:`DEFAULT_SINK_URL` locally (KServe would use the namespace broker).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: LoggerMode = LoggerMode.ALL
+    url: str | None = None
+    metadataHeaders: list[str] = Field(default_factory=list)
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode_known(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            raise ValueError("must be one of all, request, response (it is empty)")
+        if isinstance(value, str) and value not in {m.value for m in LoggerMode}:
+            raise ValueError(f"must be one of all, request, response (got {value!r})")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url_http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"must be an http(s) URL with a host (got {value!r})")
+        return value
+
+    @property
+    def target_url(self) -> str:
+        return self.url or DEFAULT_SINK_URL
+
+    @classmethod
+    def parse(cls, data: Any, path: str = "logger") -> LoggerSpec:
+        """Validate ``data``; errors become one :class:`LoggerSpecError` naming ``path.field``."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            reasons = []
+            for error in exc.errors():
+                where = ".".join([path, *(str(part) for part in error["loc"])])
+                message = error["msg"].removeprefix("Value error, ")
+                reasons.append(f"{where}: {message}")
+            raise LoggerSpecError("; ".join(reasons)) from None
+
+
+def events_for(mode: LoggerMode, status: int | None) -> tuple[str, ...]:
+    """The event types KServe emits for one inference: request per mode, response only for a 200."""
+    emitted: list[str] = []
+    if mode in (LoggerMode.ALL, LoggerMode.REQUEST):
+        emitted.append(REQUEST_TYPE)
+    if status == 200 and mode in (LoggerMode.ALL, LoggerMode.RESPONSE):
+        emitted.append(RESPONSE_TYPE)
+    return tuple(emitted)
+
+
+def canonical_header_key(name: str) -> str:
+    """Go's ``textproto.CanonicalMIMEHeaderKey``: ``x-request-id`` -> ``X-Request-Id``; invalid names unchanged."""
+    if not name or any(ch not in _TOKEN_CHARS for ch in name):
+        return name
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+def header_items(headers: Headers) -> list[tuple[str, str]]:
+    multi_items = getattr(headers, "multi_items", None)
+    if callable(multi_items):
+        return [(str(k), str(v)) for k, v in multi_items()]
+    if isinstance(headers, Mapping):
+        return [(str(k), str(v)) for k, v in headers.items()]
+    return [(str(k), str(v)) for k, v in headers]
+
+
+def _first(items: list[tuple[str, str]], canonical: str) -> str:
+    return next((value for name, value in items if canonical_header_key(name) == canonical), "")
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, as Go's CloudEvents SDK writes ``ce-time``."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """What one logging component stamps on every event (the agent's command-line flags in KServe)."""
+
+    inference_service: str
+    namespace: str
+    component: str
+    endpoint: str = "default"
+    source: str = ""
+    metadata_headers: tuple[str, ...] = ()
+
+    @property
+    def ce_source(self) -> str:
+        return self.source or f"{self.inference_service}-{self.component}"
+
+
+@dataclass(frozen=True)
+class BinaryEvent:
+    """One event ready to POST: binary-mode headers and the untouched body."""
+
+    id: str
+    type: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class InferenceRecord:
+    """What is fixed when a request arrives: its ce-id, content type and selected metadata headers."""
+
+    context: EventContext
+    event_id: str
+    content_type: str
+    metadata: dict[str, list[str]]
+
+    @classmethod
+    def from_request(
+        cls, context: EventContext, headers: Headers, *, new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+    ) -> InferenceRecord:
+        items = header_items(headers)
+        metadata: dict[str, list[str]] = {}
+        selected = set(context.metadata_headers)
+        for name, value in items:
+            key = canonical_header_key(name)
+            if key in selected:  # case-sensitive, like slices.Contains over Go's canonical keys
+                metadata.setdefault(key, []).append(value)
+        event_id = _first(items, CE_ID_HEADER) or new_id()
+        return cls(context, event_id, _first(items, "Content-Type"), metadata)
+
+    def event(self, ce_type: str, body: bytes, time: datetime | None = None) -> BinaryEvent:
+        ctx = self.context
+        attributes: dict[str, Any] = {
+            "specversion": "1.0",
+            "id": self.event_id,
+            "type": ce_type,
+            "source": ctx.ce_source,
+            "time": format_time(time or datetime.now(UTC)),
+            "inferenceservicename": ctx.inference_service,
+            "namespace": ctx.namespace,
+            "component": ctx.component,
+            "endpoint": ctx.endpoint,
+            "metadata": json.dumps(self.metadata, separators=(",", ":"), sort_keys=True, ensure_ascii=False),
+        }
+        if self.content_type:
+            attributes["datacontenttype"] = self.content_type
+        headers, payload = to_binary(CloudEvent(attributes, bytes(body)), data_marshaller=lambda data: data)
+        return BinaryEvent(self.event_id, ce_type, dict(headers), payload if payload is not None else b"")
+
+    def request_event(self, body: bytes, time: datetime | None = None) -> BinaryEvent:
+        return self.event(REQUEST_TYPE, body, time)
+
+    def response_event(self, body: bytes, time: datetime | None = None) -> BinaryEvent:
+        return self.event(RESPONSE_TYPE, body, time)
