@@ -1,0 +1,89 @@
+"""The sink's HTTP face: an ASGI app receiving CloudEvents (binary or structured) and storing them.
+
+``POST /`` answers 200 only after the event is committed (group commit), 400 with a reason for a
+malformed event, 413 for a body over the limit, 503 if the database is failing (so senders retry);
+nothing is stored unless it answers 200. 200 rather than 202 because KServe's agent logs any other
+status as an error. ``GET /healthz`` for probes. Must not import ``ray`` or the logger package.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from local.sink.parse import BadEvent, parse_event
+from local.sink.store import EventStore
+from local.sink.writer import GroupCommitWriter
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY = 8 * 1024 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+def create_app(store: EventStore, *, max_body: int = DEFAULT_MAX_BODY, max_batch: int = 256) -> Starlette:
+    """An app storing into ``store``; the group-commit writer lives for the app's lifespan."""
+    writer = GroupCommitWriter(store, max_batch=max_batch)
+
+    async def receive(request: Request) -> Response:
+        try:
+            body = await _read_body(request, max_body)
+        except _TooLarge:
+            return _error(413, f"event larger than {max_body} bytes")
+        try:
+            row = parse_event(request.headers, body, datetime.now(UTC))
+        except BadEvent as exc:
+            return _error(400, str(exc))
+        try:
+            await writer.write(row)
+        except Exception as exc:
+            log.warning("event %s not stored: %s", row.id, exc)
+            return _error(503, "the event store is unavailable; retry later")
+        return Response(status_code=200)
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await writer.start()
+        try:
+            yield
+        finally:
+            await writer.close()
+
+    app = Starlette(
+        routes=[Route("/", receive, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
+        lifespan=lifespan,
+    )
+    app.state.writer = writer
+    app.state.store = store
+    return app

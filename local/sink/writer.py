@@ -1,0 +1,75 @@
+"""Group commit: many concurrent requests, one transaction per batch, each acknowledged after its commit.
+
+Handlers ``await writer.write(row)``; a single writer task takes whatever has queued up (at most
+``max_batch``), commits it in a worker thread, then resolves every waiter at once. While one batch
+commits, the next one gathers, so throughput grows with concurrency while each acknowledgement still
+means "durably stored". Must not import ``ray`` or a web framework.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from local.sink.store import EventRow, EventStore
+
+log = logging.getLogger(__name__)
+
+_Item = tuple[EventRow, asyncio.Future[None]]
+
+
+class WriterClosed(RuntimeError):
+    pass
+
+
+class GroupCommitWriter:
+    def __init__(self, store: EventStore, *, max_batch: int = 256, queue_size: int = 10_000) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=queue_size)
+        self._task: asyncio.Task[None] | None = None
+        self.batches: list[int] = []
+        """Size of every committed batch (tests and curiosity)."""
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="isvc-sink-writer")
+
+    async def write(self, row: EventRow) -> None:
+        """Return once ``row`` is committed; raise if its batch failed (the caller answers 503)."""
+        if self._task is None or self._task.done():
+            raise WriterClosed("the sink writer is not running")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put((row, done))
+        await done
+
+    async def close(self) -> None:
+        """Commit everything already queued, then stop."""
+        if self._task is None:
+            return
+        await self._queue.join()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await asyncio.to_thread(self.store.insert_many, [row for row, _ in batch])
+                self.batches.append(len(batch))
+                outcome: BaseException | None = None
+            except Exception as exc:
+                log.exception("could not commit a batch of %d events", len(batch))
+                outcome = exc
+            for _, done in batch:
+                if not done.done():
+                    if outcome is None:
+                        done.set_result(None)
+                    else:
+                        done.set_exception(outcome)
+                self._queue.task_done()
