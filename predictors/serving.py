@@ -78,15 +78,21 @@ def install_v2_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
 
 
-def build_rest_app(models: Sequence[Any], predictor_config: Any = None) -> FastAPI:
-    """KServe's REST server (V1, V2, /metrics, its error handlers) for these models, as a new app."""
+def build_rest_app(
+    models: Sequence[Any] = (), predictor_config: Any = None, repository: Any = None, app: FastAPI | None = None
+) -> FastAPI:
+    """KServe's REST server (V1, V2, /metrics, its error handlers) for these models, as a new app.
+
+    Pass ``repository`` (a ``kserve.model_repository.ModelRepository``) to keep adding models later,
+    and ``app`` to mount the routes on an app that already has routes of its own (they match first).
+    """
     from kserve import context as kserve_context
     from kserve.model_repository import ModelRepository
     from kserve.protocol.dataplane import DataPlane
     from kserve.protocol.model_repository_extension import ModelRepositoryExtension
     from kserve.protocol.rest.server import RESTServer
 
-    repository = ModelRepository()
+    repository = repository if repository is not None else ModelRepository()
     for model in models:
         repository.update(model)
     if predictor_config is not None:
@@ -94,10 +100,15 @@ def build_rest_app(models: Sequence[Any], predictor_config: Any = None) -> FastA
     dataplane = DataPlane(model_registry=repository)
     extension = ModelRepositoryExtension(model_registry=repository)
     rest = RESTServer("kserve.model_server:app", dataplane, extension, http_port=0)
-    app = FastAPI(title="isvc-kit model server", docs_url=None, redoc_url=None, default_response_class=ORJSONResponse)
+    if app is None:
+        app = FastAPI(
+            title="isvc-kit model server", docs_url=None, redoc_url=None, default_response_class=ORJSONResponse
+        )
     rest._register_endpoints(app)
     rest._add_exception_handlers(app)
     install_v2_error_handlers(app)
+    app.state.dataplane = dataplane
+    app.state.model_repository_extension = extension
     return app
 
 

@@ -1,0 +1,51 @@
+"""The kit's error hierarchy, each error carrying its V2 HTTP status code.
+
+Everything the local runtime raises for a client derives from ``IsvcError``; the gateway maps the
+whole tree to V2 ``{"error": ...}`` responses in one handler, the CLI maps it to exit code 1.
+KServe's own errors (``kserve.errors.InvalidInput`` ...) keep KServe's mapping (400/404/503/501/500).
+"""
+
+from __future__ import annotations
+
+
+class IsvcError(Exception):
+    """Base error; ``status_code`` is the V2 HTTP status the gateway answers with."""
+
+    status_code = 500
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SpecError(IsvcError):
+    """An InferenceService that cannot be parsed or served; the message names the field path."""
+
+    status_code = 400
+
+
+class NotFoundError(IsvcError):
+    """An InferenceService, model or revision that does not exist."""
+
+    status_code = 404
+
+
+class ConflictError(IsvcError):
+    """An apply that would clash with what is already served (e.g. the same model name twice)."""
+
+    status_code = 409
+
+
+class NotReadyError(IsvcError):
+    """Known but not ready to serve (no ready revision yet)."""
+
+    status_code = 503
+
+
+class RuntimeNotRunningError(IsvcError):
+    """The local runtime (`isvc up`) is not reachable."""
+
+    status_code = 503

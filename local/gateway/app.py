@@ -1,0 +1,122 @@
+"""The gateway's ASGI app: KServe's own V1/V2 routes plus a small InferenceService API.
+
+* Inference: KServe's ``register_v1_endpoints`` / ``register_v2_endpoints`` over a ``DataPlane`` whose
+  models are ``IsvcModel`` s; ``/v2/models/{m}/versions/{revision}/infer`` pins a revision (404 if it
+  is not deployed). JSON bodies are accepted whatever their Content-Type.
+* API (kubectl-shaped): ``GET|POST /apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices``
+  and ``GET|DELETE .../inferenceservices/{name}``; POST takes the YAML text.
+* Errors: the kit's ``IsvcError`` tree -> ``{"error": ...}`` with its status code, in one handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse, ORJSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from local.errors import IsvcError, NotFoundError
+from local.gateway.controller import Controller
+from local.spec import load_documents
+
+API_PREFIX = "/apis/serving.kserve.io/v1beta1"
+
+
+class JSONBodyMiddleware:
+    """KServe reads a V2 body as binary unless Content-Type is JSON; accept JSON whatever it says."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/infer"):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            if not any(k == b"inference-header-content-length" for k, _ in scope["headers"]):
+                scope = dict(scope, headers=[*headers, (b"content-type", b"application/json")])
+        await self.app(scope, receive, send)
+
+
+async def _isvc_error_handler(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IsvcError)
+    return JSONResponse(status_code=exc.status_code, content={"error": str(exc)})
+
+
+def _api_router(controller: Controller) -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+
+    @router.get("/namespaces/{namespace}/inferenceservices")
+    async def list_services(namespace: str) -> dict[str, Any]:
+        live = await asyncio.to_thread(controller.runtime.statuses)
+        items = [
+            controller.as_resource(name, live)
+            for name, entry in sorted(controller.services.items())
+            if namespace in ("_all", entry.service.namespace)
+        ]
+        return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceServiceList", "items": items}
+
+    @router.get("/namespaces/{namespace}/inferenceservices/{name}")
+    async def get_service(namespace: str, name: str) -> dict[str, Any]:
+        live = await asyncio.to_thread(controller.runtime.statuses)
+        return controller.as_resource(name, live)
+
+    @router.post("/namespaces/{namespace}/inferenceservices")
+    async def apply_services(namespace: str, request: Request) -> dict[str, Any]:
+        text = (await request.body()).decode()
+        services = load_documents(text, request.headers.get("x-isvc-source", "<request>"))
+        applied = []
+        for service in services:
+            await asyncio.to_thread(controller.apply, service)
+            applied.append(await asyncio.to_thread(controller.as_resource, service.name))
+        return {"apiVersion": "v1", "kind": "List", "items": applied}
+
+    @router.delete("/namespaces/{namespace}/inferenceservices/{name}")
+    async def delete_service(namespace: str, name: str) -> dict[str, Any]:
+        await asyncio.to_thread(controller.delete, name)
+        return {"kind": "Status", "status": "Success", "details": {"name": name}}
+
+    return router
+
+
+def _versioned_router(controller: Controller, app: FastAPI) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/v2/models/{model_name}/versions/{version}/infer")
+    async def versioned_infer(model_name: str, version: str, request: Request) -> Response:
+        from kserve.protocol.rest.v2_datamodels import InferenceResponse
+
+        dataplane = app.state.dataplane
+        model = await dataplane.get_model(model_name)
+        revision = version if version.startswith(getattr(model, "service", "")) else None
+        if revision is None:
+            raise NotFoundError(f"model {model_name!r} has no version {version!r}; use a revision name")
+        headers = dict(request.headers)
+        infer_request, _ = dataplane.decode(
+            await request.body(), headers, protocol_version="v2", model_name=model_name
+        )
+        response, response_headers = await model(infer_request, headers, pinned_revision=revision)
+        body, encode_headers = dataplane.encode(
+            model_name=model_name, response=response, headers=headers, req_attributes={}
+        )
+        response_headers.update(encode_headers)
+        response_headers.pop("content-length", None)
+        response_headers.pop("content-type", None)
+        if isinstance(body, bytes):
+            return Response(content=body, headers=response_headers)
+        return ORJSONResponse(InferenceResponse.model_validate(body).model_dump(), headers=response_headers)
+
+    return router
+
+
+def build_gateway_app(controller: Controller) -> FastAPI:
+    from predictors.serving import build_rest_app
+
+    app = FastAPI(title="isvc-kit local gateway", docs_url=None, redoc_url=None,
+                  default_response_class=ORJSONResponse)
+    app.include_router(_api_router(controller))
+    app.include_router(_versioned_router(controller, app))
+    build_rest_app(repository=controller.repository, app=app)
+    app.add_exception_handler(IsvcError, _isvc_error_handler)
+    app.add_middleware(JSONBodyMiddleware)
+    return app

@@ -1,0 +1,189 @@
+"""The local control plane: applies InferenceServices to the Ray runtime and reports their status.
+
+``Controller.apply`` plans (``local.plan``), deploys each new revision, waits until it is ready or
+has failed, re-splits traffic with what is actually ready, retires revisions that no longer serve,
+and swaps the service's routing table. ``status`` renders the InferenceService ``status`` block
+as KServe writes it (``components.<c>.latestCreatedRevision`` ... ``traffic[]``, ``conditions``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from local.components import model_name_of
+from local.errors import ConflictError, NotFoundError
+from local.gateway import metrics
+from local.gateway.routing import ComponentRoute, IsvcModel, RouteTable
+from local.plan import ComponentPlan, ComponentState, Revision, route_traffic
+from local.plan import plan_service as plan_service_fn
+from local.spec import InferenceService, unhonoured_fields
+
+
+class Runtime(Protocol):
+    def deploy(self, revision: Revision) -> Any: ...
+    def delete(self, app_name: str) -> None: ...
+    def statuses(self) -> dict[str, Any]: ...
+    def client(self, app_name: str) -> Any: ...
+
+
+@dataclass
+class ServiceEntry:
+    service: InferenceService
+    model: IsvcModel
+    plans: dict[str, ComponentPlan] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    ready_revisions: set[str] = field(default_factory=set)
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+class Controller:
+    """Owns the services applied to one local runtime."""
+
+    def __init__(self, runtime: Runtime, repository: Any, base_url: str):
+        self.runtime = runtime
+        self.repository = repository
+        self.base_url = base_url
+        self.services: dict[str, ServiceEntry] = {}
+        self._lock = threading.Lock()
+
+    def apply(self, service: InferenceService) -> dict[str, Any]:
+        with self._lock:
+            entry = self.services.get(service.name)
+            model_name = model_name_of(_entry_args(service))
+            for other in self.services.values():
+                if other.service.name != service.name and other.model.name == model_name:
+                    raise ConflictError(
+                        f"model name {model_name!r} is already served by InferenceService {other.service.name!r}"
+                    )
+            previous = {name: plan.state for name, plan in entry.plans.items()} if entry else {}
+            plan = plan_service_fn(service, previous)
+            if entry is None or entry.model.name != model_name:
+                if entry is not None:
+                    self.repository.unload(entry.model.name)
+                entry = ServiceEntry(service, IsvcModel(model_name, service.name, self.runtime.client))
+            entry.service = service
+            entry.warnings = unhonoured_fields(service)
+            plans: dict[str, ComponentPlan] = {}
+            for name, component_plan in plan.components.items():
+                plans[name] = self._rollout(entry, component_plan)
+            for name in set(entry.plans) - set(plans):  # a component removed from the spec
+                for revision in entry.plans[name].state.revisions:
+                    self.runtime.delete(revision.name)
+            entry.plans = plans
+            self._route(entry)
+            self.services[service.name] = entry
+            self.repository.update(entry.model)
+            return self.status(service.name)
+
+    def _rollout(self, entry: ServiceEntry, plan: ComponentPlan) -> ComponentPlan:
+        state = plan.state
+        for revision in plan.deployed:
+            if revision.name in entry.ready_revisions:
+                continue
+            result = self.runtime.deploy(revision)
+            if result.ready:
+                entry.ready_revisions.add(revision.name)
+            else:
+                message = result.message or f"revision {revision.name} is {result.status}"
+                state = replace(state, failed={**state.failed, revision.name: message})
+                self.runtime.delete(revision.name)
+        final = route_traffic(state, plan.canary_percent, ready=entry.ready_revisions)
+        keep = {revision.name for revision in final.deployed}
+        for revision in state.revisions:
+            if revision.name in entry.ready_revisions and revision.name not in keep:
+                self.runtime.delete(revision.name)
+                entry.ready_revisions.discard(revision.name)
+        return final
+
+    def _route(self, entry: ServiceEntry) -> None:
+        components = {
+            name: ComponentRoute(tuple((t.revision, t.percent, t.tag) for t in plan.traffic))
+            for name, plan in entry.plans.items()
+        }
+        revisions = frozenset(t.revision for plan in entry.plans.values() for t in plan.traffic)
+        entry_component = "transformer" if "transformer" in components else "predictor"
+        entry.model.set_routes(RouteTable(entry_component, components, revisions))
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            entry = self.services.pop(name, None)
+            if entry is None:
+                raise NotFoundError(f"InferenceService {name!r} not found")
+            self.repository.unload(entry.model.name)
+            for plan in entry.plans.values():
+                for revision in plan.state.revisions:
+                    if revision.name in entry.ready_revisions:
+                        self.runtime.delete(revision.name)
+
+    def get(self, name: str) -> ServiceEntry:
+        entry = self.services.get(name)
+        if entry is None:
+            raise NotFoundError(f"InferenceService {name!r} not found")
+        return entry
+
+    def status(self, name: str, live: dict[str, Any] | None = None) -> dict[str, Any]:
+        entry = self.get(name)
+        live = live if live is not None else self.runtime.statuses()
+        components: dict[str, Any] = {}
+        replicas: dict[str, int] = {}
+        conditions = []
+        all_ready = True
+        for component, plan in entry.plans.items():
+            state = plan.state
+            latest = state.latest
+            ready_names = [r.name for r in state.revisions if r.name in entry.ready_revisions]
+            components[component] = {
+                "latestCreatedRevision": latest.name if latest else None,
+                "latestReadyRevision": ready_names[-1] if ready_names else None,
+                "latestRolledoutRevision": state.latest_rolled_out,
+                "previousRolledoutRevision": state.previous_rolled_out,
+                "traffic": [
+                    {"revisionName": t.revision, "percent": t.percent, "latestRevision": t.latest_revision}
+                    | ({"tag": t.tag} if t.tag else {})
+                    for t in plan.traffic
+                ],
+                "url": f"{self.base_url}/v2/models/{entry.model.name}",
+            }
+            count = 0
+            for t in plan.traffic:
+                running = getattr(live.get(t.revision), "replicas", 0)
+                metrics.set_replicas(name, component, t.revision, running)
+                count += running
+            replicas[component] = count
+            failure = latest.name in state.failed if latest else False
+            ready = bool(plan.traffic)
+            all_ready = all_ready and ready
+            conditions.append(
+                {"type": f"{component.capitalize()}Ready", "status": "True" if ready else "False"}
+                | ({"reason": "RevisionFailed", "message": state.failed[latest.name]} if failure and latest else {})
+            )
+        failed = {rev: msg for plan in entry.plans.values() for rev, msg in plan.state.failed.items()}
+        ready_condition = {"type": "Ready", "status": "True" if all_ready else "False"}
+        if failed:
+            revision, message = sorted(failed.items())[-1]
+            ready_condition |= {"reason": "RevisionFailed", "message": f"Revision {revision} failed: {message}"}
+        return {
+            "url": self.base_url,
+            "address": {"url": f"{self.base_url}/v2/models/{entry.model.name}/infer"},
+            "components": components,
+            "conditions": [ready_condition, *conditions],
+            "modelStatus": {"states": {"activeModelState": "Loaded" if all_ready else "FailedToLoad"}},
+            "localRuntime": {"replicas": replicas, "modelName": entry.model.name, "warnings": entry.warnings},
+        }
+
+    def as_resource(self, name: str, live: dict[str, Any] | None = None) -> dict[str, Any]:
+        entry = self.get(name)
+        resource = entry.service.model_dump(mode="json", exclude_none=True)
+        resource["metadata"]["creationTimestamp"] = entry.created
+        resource["status"] = self.status(name, live)
+        return resource
+
+
+def _entry_args(service: InferenceService) -> tuple[str, ...]:
+    from local.spec import entrypoint_of
+
+    name, component = next(iter(service.components().items()))
+    return entrypoint_of(component, f"spec.{name}").args

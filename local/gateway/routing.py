@@ -1,0 +1,144 @@
+"""One InferenceService as a KServe model: picks revisions by the traffic split, calls them.
+
+``IsvcModel`` is registered in KServe's ``ModelRepository`` under the model name of the service's
+entry component, so KServe's own data plane (decode, encode, errors) serves it. Each request picks
+the entry component's revision (and, behind a transformer, the predictor's) by the percentages of
+``status.components.<c>.traffic``, calls it through a Ray Serve handle and tells which revisions
+served it in ``x-isvc-<component>-revision`` response headers. ``handle_for(revision)`` gives an
+object with async ``infer`` and ``metadata`` (``local.ray_layer.client.RevisionClient``); this module
+never imports ``ray``. The routing table is swapped as a
+whole on apply, so a split changes without restarting a replica or dropping a request.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kserve.errors import ModelNotReady
+from kserve.model import InferenceModel, InferenceVerb
+from kserve.protocol.infer_type import InferRequest
+
+from local.errors import NotFoundError
+from local.gateway import metrics
+
+TAG_HEADER = "x-isvc-tag"
+
+
+@dataclass(frozen=True)
+class ComponentRoute:
+    """Traffic of one component: (revision, percent, tag) triples."""
+
+    targets: tuple[tuple[str, int, str | None], ...]
+
+    def pick(self, rng: random.Random, tag: str | None = None) -> str:
+        if tag:
+            for revision, _, target_tag in self.targets:
+                if target_tag == tag:
+                    return revision
+            raise NotFoundError(f"no revision tagged {tag!r}")
+        weighted = [(revision, percent) for revision, percent, _ in self.targets if percent > 0]
+        if not weighted:
+            raise ModelNotReady("", "no ready revision receives traffic")
+        if len(weighted) == 1:
+            return weighted[0][0]
+        revisions, weights = zip(*weighted, strict=True)
+        return rng.choices(revisions, weights=weights)[0]
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    entry_component: str
+    components: dict[str, ComponentRoute]
+    revisions: frozenset[str] = field(default_factory=frozenset)
+
+
+class IsvcModel(InferenceModel):
+    """The model KServe's data plane sees for one InferenceService."""
+
+    def __init__(self, model_name: str, service: str, handle_for: Callable[[str], Any]):
+        super().__init__(model_name)
+        self.service = service
+        self._handle_for = handle_for
+        self._table: RouteTable | None = None
+        self._metadata: dict[str, dict[str, Any]] = {}
+        self._rng = random.Random()
+        self.ready = False
+
+    def set_routes(self, table: RouteTable) -> None:
+        self._table = table
+        self.ready = any(route.targets for route in table.components.values())
+
+    async def __call__(
+        self, body: Any, headers: dict[str, str] | None = None, verb: InferenceVerb = InferenceVerb.PREDICT,
+        pinned_revision: str | None = None,
+    ) -> tuple[Any, dict[str, str]]:
+        table = self._table
+        if table is None or not self.ready:
+            raise ModelNotReady(self.name)
+        tag = (headers or {}).get(TAG_HEADER)
+        chosen = {name: route.pick(self._rng, tag) for name, route in table.components.items()}
+        if pinned_revision is not None:
+            if pinned_revision not in table.revisions:
+                raise NotFoundError(f"revision {pinned_revision!r} of {self.service} is not deployed")
+            component = pinned_revision.removeprefix(f"{self.service}-").rsplit("-", 1)[0]
+            chosen[component] = pinned_revision
+        entry = chosen[table.entry_component]
+        downstream = chosen.get("predictor") if table.entry_component != "predictor" else None
+        started = time.perf_counter()
+        status = "200"
+        try:
+            response, response_headers = await self._handle_for(entry).infer(_picklable(body), headers, downstream)
+        except Exception as exc:
+            status = str(getattr(exc, "status_code", None) or _status_of(exc))
+            raise
+        finally:
+            metrics.observe_request(self.service, chosen, status, time.perf_counter() - started)
+        for component, revision in chosen.items():
+            response_headers[f"x-isvc-{component}-revision"] = revision
+        return response, response_headers
+
+    async def _entry_metadata(self) -> dict[str, Any]:
+        table = self._table
+        if table is None:
+            raise ModelNotReady(self.name)
+        revision = table.components[table.entry_component].pick(self._rng)
+        if revision not in self._metadata:
+            self._metadata[revision] = await self._handle_for(revision).metadata()
+        return self._metadata[revision]
+
+    async def get_input_types(self) -> list[dict[str, Any]]:
+        return list((await self._entry_metadata())["inputs"])
+
+    async def get_output_types(self) -> list[dict[str, Any]]:
+        return list((await self._entry_metadata())["outputs"])
+
+
+def _picklable(body: Any) -> Any:
+    """gRPC requests carry protobuf maps that do not pickle; give the replica plain dicts."""
+    if isinstance(body, InferRequest) and body.from_grpc:
+        from kserve.protocol.infer_type import to_http_parameters
+
+        for infer_input in body.inputs:
+            if infer_input.parameters is not None and not isinstance(infer_input.parameters, dict):
+                infer_input.parameters = to_http_parameters(infer_input.parameters)
+        if body.parameters is not None and not isinstance(body.parameters, dict):
+            body.parameters = to_http_parameters(body.parameters)
+    return body
+
+
+def _status_of(exc: Exception) -> int:
+    from kserve.errors import InvalidInput, ModelNotFound
+
+    if isinstance(exc, InvalidInput):
+        return 400
+    if isinstance(exc, ModelNotFound | NotFoundError):
+        return 404
+    if isinstance(exc, ModelNotReady):
+        return 503
+    if isinstance(exc, NotImplementedError):
+        return 501
+    return 500

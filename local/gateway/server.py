@@ -1,0 +1,120 @@
+"""`isvc up`: start Ray, Serve and the gateway (HTTP and gRPC) in the foreground; stop them cleanly.
+
+Binds 127.0.0.1 by default. The InferenceServices given with ``-f`` are applied before the first
+request is accepted, so a client never meets a half-started service; Ctrl-C (or SIGTERM) stops the
+servers, Serve and Ray.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_GRPC_PORT = 8081
+
+
+@dataclass
+class GatewayOptions:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    grpc_port: int | None = DEFAULT_GRPC_PORT
+    files: Sequence[Path] = ()
+
+
+def build_gateway(options: GatewayOptions, runtime: Any) -> tuple[Any, Any]:
+    """The controller and ASGI app over an already started runtime."""
+    from kserve.model_repository import ModelRepository
+
+    from local.gateway.app import build_gateway_app
+    from local.gateway.controller import Controller
+
+    controller = Controller(runtime, ModelRepository(), f"http://{options.host}:{options.port}")
+    return controller, build_gateway_app(controller)
+
+
+def apply_files(controller: Any, files: Sequence[Path], log: Callable[[str], None]) -> None:
+    from local.spec import load_inference_services
+
+    for path in files:
+        for service in load_inference_services(path):
+            started = time.monotonic()
+            log(f"applying {service.name} from {path} ...")
+            status = controller.apply(service)
+            ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+            log(f"  {service.name}: Ready={ready['status']} in {time.monotonic() - started:.1f}s"
+                + (f" ({ready.get('message')})" if ready.get("message") else ""))
+            warnings = status["localRuntime"]["warnings"]
+            if warnings:
+                log(f"  not honoured locally (kept for the cluster): {', '.join(warnings)}")
+
+
+async def serve_gateway(app: Any, controller: Any, options: GatewayOptions) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", lifespan="off",
+                            timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    tasks = [asyncio.create_task(server.serve())]
+    grpc_server = None
+    if options.grpc_port:
+        grpc_server = _grpc_server(app, options)
+        tasks.append(asyncio.create_task(grpc_server))
+    try:
+        await tasks[0]
+    finally:
+        for task in tasks[1:]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def _grpc_server(app: Any, options: GatewayOptions) -> None:
+    from kserve.protocol.grpc.server import GRPCServer
+
+    from predictors.serving import _start_grpc
+
+    grpc = GRPCServer(options.grpc_port or DEFAULT_GRPC_PORT, app.state.dataplane,
+                      app.state.model_repository_extension, kwargs={})
+    await _start_grpc(grpc, options.host, max_workers=4)
+
+
+def run(options: GatewayOptions, log: Callable[[str], None] = print) -> int:
+    from local.ray_layer.runtime import RayRuntime
+
+    started = time.monotonic()
+    log("starting Ray and Serve (a few seconds) ...")
+    runtime = RayRuntime()
+    runtime.start()
+    try:
+        controller, app = build_gateway(options, runtime)
+        apply_files(controller, options.files, log)
+        log(f"gateway at http://{options.host}:{options.port} (gRPC {options.host}:{options.grpc_port}), "
+            f"up in {time.monotonic() - started:.1f}s; Ctrl-C stops")
+        for name in controller.services:
+            log(sample_request(controller, name))
+        sys.stdout.flush()
+        asyncio.run(serve_gateway(app, controller, options))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        log("stopping Serve and Ray ...")
+        runtime.shutdown()
+    return 0
+
+
+def sample_request(controller: Any, name: str) -> str:
+    entry = controller.get(name)
+    inputs = ('{"inputs": [{"name": "sepal_length", "shape": [1], "datatype": "FP32", "data": [5.1]}, '
+              '{"name": "sepal_width", "shape": [1], "datatype": "FP32", "data": [3.5]}, '
+              '{"name": "petal_length", "shape": [1], "datatype": "FP32", "data": [1.4]}, '
+              '{"name": "petal_width", "shape": [1], "datatype": "FP32", "data": [0.2]}]}')
+    return (f"try:\n  curl -s -H 'Content-Type: application/json' "
+            f"{controller.base_url}/v2/models/{entry.model.name}/infer -d '{inputs}'")

@@ -1,0 +1,245 @@
+"""The planner: a pure function from (InferenceService, previous state) to the desired runtime.
+
+``plan_service`` decides, as KServe's controller and Knative do, which revisions exist, which ones
+are kept deployed and how traffic splits between them; it maps each component's autoscaling fields
+onto Ray Serve's ``AutoscalingConfig`` options. It does no I/O and knows nothing of Ray: the applier
+(``local.ray_layer``) executes the plan.
+
+KServe semantics reproduced (serving.kserve.io/v1beta1, Knative mode):
+* a change to a component's spec (anything but ``canaryTrafficPercent``) creates a revision named
+  ``{isvc}-{component}-{00001, 00002, ...}``;
+* ``canaryTrafficPercent: P`` with a rolled-out revision sends P% to the newest *ready* revision
+  (tag ``latest``) and 100-P% to ``latestRolledoutRevision`` (tag ``prev``); on a first deploy P is
+  ignored; promotion (no P, or 100) makes the latest the rolled-out one and the old one the
+  ``previousRolledoutRevision``; P = 0 rolls back; a revision that never became ready gets no traffic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from local.errors import SpecError
+from local.spec import ComponentSpec, EntryPoint, InferenceService, entrypoint_of
+
+# maxReplicas 0 means "no limit" to Knative; on a laptop the kit caps it here.
+LOCAL_MAX_REPLICAS = 4
+# containerConcurrency 0 means "unlimited" to Knative; Ray Serve needs a bound per replica.
+LOCAL_MAX_ONGOING_REQUESTS = 256
+# Knative defaults: target 100 concurrent requests per pod, 60 s stable window, 30 s grace to zero.
+KNATIVE_DEFAULT_TARGET = 100.0
+KNATIVE_STABLE_WINDOW_S = 60.0
+KNATIVE_SCALE_TO_ZERO_GRACE_S = 30.0
+ANNOTATION_PREFIX = "autoscaling.knative.dev/"
+
+
+@dataclass(frozen=True)
+class AutoscalingPlan:
+    min_replicas: int
+    max_replicas: int
+    initial_replicas: int
+    target_ongoing_requests: float
+    downscale_delay_s: float
+    downscale_to_zero_delay_s: float
+    upscale_delay_s: float = 0.0
+
+    def as_ray_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``ray.serve.config.AutoscalingConfig``."""
+        options = {
+            "min_replicas": self.min_replicas,
+            "max_replicas": self.max_replicas,
+            "target_ongoing_requests": self.target_ongoing_requests,
+            "downscale_delay_s": self.downscale_delay_s,
+            "downscale_to_zero_delay_s": self.downscale_to_zero_delay_s,
+            "upscale_delay_s": self.upscale_delay_s,
+            "initial_replicas": self.initial_replicas,
+            "metrics_interval_s": 0.5,
+            "look_back_period_s": 2.0,
+        }
+        return options
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One immutable revision of a component: what runs, and how it scales."""
+
+    name: str
+    component: str
+    number: int
+    spec_hash: str
+    entrypoint: EntryPoint
+    autoscaling: AutoscalingPlan
+    max_ongoing_requests: int
+
+
+@dataclass(frozen=True)
+class TrafficTarget:
+    revision: str
+    percent: int
+    tag: str | None = None
+    latest_revision: bool = False
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    """What the runtime remembers of a component between applies (persisted by the revision store)."""
+
+    revisions: tuple[Revision, ...] = ()
+    latest_rolled_out: str | None = None
+    previous_rolled_out: str | None = None
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def latest(self) -> Revision | None:
+        return self.revisions[-1] if self.revisions else None
+
+    def revision(self, name: str) -> Revision:
+        return next(r for r in self.revisions if r.name == name)
+
+
+@dataclass(frozen=True)
+class ComponentPlan:
+    component: str
+    state: ComponentState
+    traffic: tuple[TrafficTarget, ...]
+    canary_percent: int | None
+
+    @property
+    def deployed(self) -> tuple[Revision, ...]:
+        """Revisions that must be running: those with traffic, plus the latest while it becomes ready."""
+        names = {target.revision for target in self.traffic}
+        latest = self.state.latest
+        if latest is not None and latest.name not in self.state.failed:
+            names.add(latest.name)
+        return tuple(r for r in self.state.revisions if r.name in names)
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    name: str
+    namespace: str
+    components: dict[str, ComponentPlan]
+
+
+def parse_duration_s(value: str, where: str) -> float:
+    """Knative durations: '30s', '1m', '1m30s', '500ms', '0s'."""
+    parts = re.fullmatch(r"\s*(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?\s*", value)
+    if not value.strip() or parts is None:
+        raise SpecError(f"{where}: {value!r} is not a duration like '30s' or '1m30s'")
+    hours, minutes, seconds, millis = (int(p) if p else 0 for p in parts.groups())
+    return hours * 3600 + minutes * 60 + seconds + millis / 1000
+
+
+def autoscaling_for(component: ComponentSpec, annotations: dict[str, str], where: str) -> AutoscalingPlan:
+    """Map KServe/Knative autoscaling fields onto Ray Serve's autoscaling options."""
+    merged = {**annotations, **component.annotations}
+
+    def annotation(key: str) -> str | None:
+        return merged.get(ANNOTATION_PREFIX + key)
+
+    max_replicas = component.maxReplicas or LOCAL_MAX_REPLICAS
+    if component.maxReplicas and component.maxReplicas < component.minReplicas:
+        raise SpecError(f"{where}.maxReplicas: {component.maxReplicas} is below minReplicas {component.minReplicas}")
+    max_replicas = max(max_replicas, component.minReplicas, 1)
+    if component.scaleTarget and component.scaleMetric in (None, "concurrency"):
+        target = float(component.scaleTarget)
+    elif component.containerConcurrency:
+        target = component.containerConcurrency * 0.7  # Knative's default target utilisation
+    else:
+        target = KNATIVE_DEFAULT_TARGET
+    retention = annotation("scale-to-zero-pod-retention-period")
+    window = annotation("window")
+    scale_down_delay = annotation("scale-down-delay")
+    initial = annotation("initial-scale")
+    downscale_delay = parse_duration_s(window, f"{where}.annotations.window") if window else KNATIVE_STABLE_WINDOW_S
+    if scale_down_delay:
+        downscale_delay = parse_duration_s(scale_down_delay, f"{where}.annotations.scale-down-delay")
+    to_zero = (
+        parse_duration_s(retention, f"{where}.annotations.scale-to-zero-pod-retention-period")
+        if retention
+        else KNATIVE_SCALE_TO_ZERO_GRACE_S
+    )
+    # Knative starts every new revision with initial-scale (default 1) pods, proving it can become
+    # ready, before scaling it down to minReplicas.
+    initial_replicas = min(max(1, component.minReplicas), max_replicas)
+    if initial is not None:
+        if not initial.isdigit():
+            raise SpecError(f"{where}.annotations.initial-scale: {initial!r} is not a whole number")
+        initial_replicas = min(max(int(initial), component.minReplicas), max_replicas)
+    return AutoscalingPlan(
+        min_replicas=component.minReplicas,
+        max_replicas=max_replicas,
+        initial_replicas=initial_replicas,
+        target_ongoing_requests=target,
+        downscale_delay_s=max(downscale_delay, 0.1),
+        downscale_to_zero_delay_s=max(to_zero, 0.1),
+    )
+
+
+def spec_hash(component: ComponentSpec, annotations: dict[str, str]) -> str:
+    """Hash of everything that makes a new revision (not canaryTrafficPercent, as in KServe)."""
+    content = component.model_dump(mode="json", exclude={"canaryTrafficPercent"})
+    knative = {k: v for k, v in annotations.items() if k.startswith(ANNOTATION_PREFIX)}
+    return hashlib.sha256(json.dumps([content, knative], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def plan_component(
+    service: InferenceService, name: str, component: ComponentSpec, previous: ComponentState | None
+) -> ComponentPlan:
+    where = f"spec.{name}"
+    state = previous or ComponentState()
+    digest = spec_hash(component, service.metadata.annotations)
+    if state.latest is None or state.latest.spec_hash != digest:
+        number = (state.latest.number + 1) if state.latest else 1
+        revision = Revision(
+            name=f"{service.name}-{name}-{number:05d}",
+            component=name,
+            number=number,
+            spec_hash=digest,
+            entrypoint=entrypoint_of(component, where),
+            autoscaling=autoscaling_for(component, service.metadata.annotations, where),
+            max_ongoing_requests=component.containerConcurrency or LOCAL_MAX_ONGOING_REQUESTS,
+        )
+        state = replace(state, revisions=(*state.revisions, revision))
+    return route_traffic(state, component.canaryTrafficPercent, ready=None)
+
+
+def route_traffic(state: ComponentState, canary_percent: int | None, ready: set[str] | None) -> ComponentPlan:
+    """Split traffic as KServe does; ``ready`` lists revisions known ready (None: assume the latest is)."""
+    latest = state.latest
+    assert latest is not None, "a component always has a revision once planned"
+    component = latest.component
+    latest_ready = latest.name not in state.failed and (ready is None or latest.name in ready)
+    rolled_out = state.latest_rolled_out
+    if rolled_out is None or rolled_out == latest.name:
+        # First deploy (canary ignored) or nothing new to roll out.
+        if latest_ready:
+            state = replace(state, latest_rolled_out=latest.name)
+            traffic = (TrafficTarget(latest.name, 100, tag=None, latest_revision=True),)
+        else:
+            traffic = ()
+        return ComponentPlan(component, state, traffic, canary_percent)
+    if not latest_ready:
+        traffic = (TrafficTarget(rolled_out, 100, tag="prev", latest_revision=False),)
+        return ComponentPlan(component, state, traffic, canary_percent)
+    if canary_percent is None or canary_percent >= 100:
+        promoted = replace(state, latest_rolled_out=latest.name, previous_rolled_out=rolled_out)
+        traffic = (TrafficTarget(latest.name, 100, tag=None, latest_revision=True),)
+        return ComponentPlan(component, promoted, traffic, canary_percent)
+    traffic = (
+        TrafficTarget(latest.name, canary_percent, tag="latest", latest_revision=True),
+        TrafficTarget(rolled_out, 100 - canary_percent, tag="prev", latest_revision=False),
+    )
+    return ComponentPlan(component, state, traffic, canary_percent)
+
+
+def plan_service(service: InferenceService, previous: dict[str, ComponentState] | None = None) -> ServicePlan:
+    previous = previous or {}
+    components = {
+        name: plan_component(service, name, component, previous.get(name))
+        for name, component in service.components().items()
+    }
+    return ServicePlan(service.name, service.namespace, components)

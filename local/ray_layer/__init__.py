@@ -1,0 +1,1 @@
+"""The Ray Serve layer: the only part of the kit that imports ``ray``."""

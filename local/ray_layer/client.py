@@ -1,0 +1,39 @@
+"""Calls into a revision's replicas through a Ray Serve handle, with the component's own errors.
+
+Ray wraps an exception raised in a replica (``RayTaskError``); the gateway needs the original
+(``kserve.errors.InvalidInput`` -> 400, ...) with its own message, so it is unwrapped here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray.exceptions import RayTaskError
+
+
+class RevisionClient:
+    """Async calls to one revision's ``ComponentReplica`` deployment."""
+
+    def __init__(self, handle: Any):
+        self._handle = handle
+
+    async def infer(self, payload: Any, headers: dict[str, str] | None, downstream: str | None) -> tuple[Any, dict]:
+        try:
+            response, response_headers, _timings = await self._handle.infer.remote(payload, headers, downstream)
+        except RayTaskError as exc:
+            raise _unwrap(exc) from None
+        return response, response_headers
+
+    async def metadata(self) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = await self._handle.metadata.remote()
+        except RayTaskError as exc:
+            raise _unwrap(exc) from None
+        return result
+
+
+def _unwrap(exc: RayTaskError) -> BaseException:
+    cause = exc.cause
+    while isinstance(cause, RayTaskError):  # a transformer's error about its predictor call
+        cause = cause.cause
+    return cause if isinstance(cause, BaseException) else exc

@@ -1,0 +1,150 @@
+"""Ray and Ray Serve for the local runtime: start, deploy revisions, read replica counts, stop.
+
+Every component revision becomes its own Serve application named after the revision
+(``iris-predictor-00001``) with one deployment, Ray Serve's own autoscaling (``min_replicas: 0``
+included) and ``max_ongoing_requests``. No Ray HTTP proxy runs: the gateway calls the revisions
+through handles, so a request that arrives at zero replicas is queued by the handle until Ray Serve
+has started a replica, never dropped (and never stuck behind the proxy's slow first route lookup).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from local.plan import Revision
+
+logger = logging.getLogger(__name__)
+
+# Read by Ray at import time in every Ray process: set before ray.init().
+RAY_ENV_DEFAULTS = {
+    "RAY_AUTH_MODE": "disabled",  # a loopback-only instance, no token needed
+    "RAY_SERVE_ENABLE_DIRECT_INGRESS": "0",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_SERVE_LOG_TO_STDERR": "0",
+    "RAY_DEDUP_LOGS": "1",
+}
+
+
+@dataclass(frozen=True)
+class RevisionStatus:
+    status: str  # RUNNING, DEPLOYING, DEPLOY_FAILED, UNHEALTHY, DELETING, NOT_FOUND ...
+    replicas: int
+    message: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "RUNNING"
+
+    @property
+    def failed(self) -> bool:
+        return self.status in {"DEPLOY_FAILED", "UNHEALTHY"}
+
+
+class RayRuntime:
+    """A local Ray instance with Serve started and no HTTP proxy."""
+
+    def __init__(self, num_cpus: int | None = None, address: str | None = None):
+        self.num_cpus = num_cpus
+        self.address = address
+        self._owns_ray = False
+        self._clients: dict[str, Any] = {}
+
+    def start(self) -> None:
+        for key, value in RAY_ENV_DEFAULTS.items():
+            os.environ.setdefault(key, value)
+        import ray
+        from ray import serve
+
+        if not ray.is_initialized():
+            ray.init(
+                address=self.address,
+                num_cpus=self.num_cpus,
+                include_dashboard=False,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+                configure_logging=False,
+                runtime_env={"env_vars": {k: os.environ[k] for k in RAY_ENV_DEFAULTS}},
+            )
+            self._owns_ray = True
+        serve.start(proxy_location="Disabled")
+
+    def deploy(self, revision: Revision) -> RevisionStatus:
+        """Deploy (or update in place) one revision; returns once it is running or has failed."""
+        from ray import serve
+        from ray.serve.config import AutoscalingConfig
+
+        from local.ray_layer.replica import DEPLOYMENT_NAME, ComponentReplica
+
+        deployment = serve.deployment(ComponentReplica).options(
+            name=DEPLOYMENT_NAME,
+            autoscaling_config=AutoscalingConfig(**revision.autoscaling.as_ray_options()),
+            max_ongoing_requests=revision.max_ongoing_requests,
+            ray_actor_options={"num_cpus": 0},
+            health_check_period_s=2,
+        )
+        app = deployment.bind(
+            revision.entrypoint.module, list(revision.entrypoint.args), revision.name, revision.component
+        )
+        try:
+            serve.run(app, name=revision.name, route_prefix=None)
+        except Exception as exc:  # Serve raises RuntimeError with the replica's traceback
+            logger.warning("revision %s failed to deploy: %s", revision.name, exc)
+            return RevisionStatus("DEPLOY_FAILED", 0, _last_line(str(exc)))
+        return self.status(revision.name)
+
+    def delete(self, app_name: str) -> None:
+        from ray import serve
+
+        self._clients.pop(app_name, None)
+        serve.delete(app_name, _blocking=False)
+
+    def statuses(self) -> dict[str, RevisionStatus]:
+        from ray import serve
+
+        result = {}
+        for name, app in serve.status().applications.items():
+            replicas = 0
+            messages = [app.message] if app.message else []
+            for deployment in app.deployments.values():
+                replicas += int(_count_running(deployment.replica_states))
+                if deployment.message:
+                    messages.append(deployment.message)
+            result[name] = RevisionStatus(str(app.status.value), replicas, _last_line(" ".join(messages)))
+        return result
+
+    def status(self, app_name: str) -> RevisionStatus:
+        return self.statuses().get(app_name, RevisionStatus("NOT_FOUND", 0))
+
+    def client(self, app_name: str) -> Any:
+        """A ``RevisionClient`` for one revision (handles are cached: one per revision)."""
+        from ray import serve
+
+        from local.ray_layer.client import RevisionClient
+        from local.ray_layer.replica import DEPLOYMENT_NAME
+
+        client = self._clients.get(app_name)
+        if client is None:
+            client = RevisionClient(serve.get_deployment_handle(DEPLOYMENT_NAME, app_name=app_name))
+            self._clients[app_name] = client
+        return client
+
+    def shutdown(self) -> None:
+        import ray
+        from ray import serve
+
+        serve.shutdown()
+        if self._owns_ray:
+            ray.shutdown()
+
+
+def _count_running(replica_states: Mapping[Any, int]) -> int:
+    return sum(count for state, count in replica_states.items() if str(getattr(state, "value", state)) == "RUNNING")
+
+
+def _last_line(text: str, limit: int = 300) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return (lines[-1] if lines else "")[:limit]

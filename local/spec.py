@@ -1,0 +1,209 @@
+"""The InferenceService YAML as typed objects: what the local runtime honours, with KServe's defaults.
+
+``load_inference_services(path)`` reads every ``serving.kserve.io/v1beta1`` InferenceService of a file
+(multi-document YAML; other kinds are skipped). Validation errors name the field path
+(``spec.predictor.minReplicas: ...``). Fields KServe knows but the local runtime does not honour are
+collected as warnings, one per field path, never silently dropped.
+
+A component's Python model is found from its container command: ``python -m predictors.sklearn`` plus
+args gives ``EntryPoint(module="predictors.sklearn", args=[...])``.
+
+Pure: depends on pydantic and PyYAML only; never imports ``ray`` or ``fastapi``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from local.errors import SpecError
+
+API_VERSION = "serving.kserve.io/v1beta1"
+KIND = "InferenceService"
+DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+TAG_ROUTING_ANNOTATION = "serving.kserve.io/enable-tag-routing"
+KNATIVE_MODES = {"Knative", "Serverless"}
+STANDARD_MODES = {"Standard", "RawDeployment"}
+# Current KServe releases default to Standard when the annotation is absent.
+DEFAULT_DEPLOYMENT_MODE = "Standard"
+
+
+class _Lenient(BaseModel):
+    """Keeps unknown fields so they can be reported as warnings instead of being dropped."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+
+
+class Container(_Lenient):
+    name: str = "kserve-container"
+    image: str | None = None
+    command: list[str] = Field(default_factory=list)
+    args: list[str] = Field(default_factory=list)
+    env: list[dict[str, Any]] = Field(default_factory=list)
+    ports: list[dict[str, Any]] = Field(default_factory=list)
+    resources: dict[str, Any] = Field(default_factory=dict)
+    securityContext: dict[str, Any] | None = None  # noqa: N815 - Kubernetes field name
+
+
+class LoggerSpec(_Lenient):
+    """KServe's ``logger``: where and what the agent sends as CloudEvents."""
+
+    mode: Literal["all", "request", "response"] = "all"
+    url: str | None = None
+    metadataHeaders: list[str] = Field(default_factory=list)  # noqa: N815
+
+
+class BatcherSpec(_Lenient):
+    maxBatchSize: int = Field(default=32, ge=1)  # noqa: N815
+    maxLatency: int = Field(default=500, ge=1, description="milliseconds")  # noqa: N815
+
+
+class ComponentSpec(_Lenient):
+    """A predictor or transformer: KServe's ComponentExtensionSpec plus the pod's containers."""
+
+    minReplicas: int = Field(default=1, ge=0)  # noqa: N815
+    maxReplicas: int = Field(default=0, ge=0)  # noqa: N815
+    scaleMetric: Literal["concurrency", "rps", "cpu", "memory"] | None = None  # noqa: N815
+    scaleTarget: int | None = Field(default=None, ge=1)  # noqa: N815
+    containerConcurrency: int = Field(default=0, ge=0)  # noqa: N815
+    canaryTrafficPercent: int | None = Field(default=None, ge=0, le=100)  # noqa: N815
+    timeout: int | None = Field(default=None, ge=1)
+    containers: list[Container] = Field(default_factory=list)
+    logger: LoggerSpec | None = None
+    batcher: BatcherSpec | None = None
+    serviceAccountName: str | None = None  # noqa: N815
+    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class ObjectMeta(_Lenient):
+    name: str = Field(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    namespace: str = "default"
+    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class InferenceServiceSpec(_Lenient):
+    predictor: ComponentSpec
+    transformer: ComponentSpec | None = None
+
+
+class InferenceService(_Lenient):
+    apiVersion: Literal["serving.kserve.io/v1beta1"] = API_VERSION  # noqa: N815
+    kind: Literal["InferenceService"] = KIND
+    metadata: ObjectMeta
+    spec: InferenceServiceSpec
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def namespace(self) -> str:
+        return self.metadata.namespace
+
+    @property
+    def deployment_mode(self) -> str:
+        mode = self.metadata.annotations.get(DEPLOYMENT_MODE_ANNOTATION, DEFAULT_DEPLOYMENT_MODE)
+        return "Knative" if mode in KNATIVE_MODES else "Standard" if mode in STANDARD_MODES else mode
+
+    @property
+    def tag_routing(self) -> bool:
+        return self.metadata.annotations.get(TAG_ROUTING_ANNOTATION, "").lower() == "true"
+
+    def components(self) -> dict[str, ComponentSpec]:
+        """Components in request order: transformer (if any) first, then predictor."""
+        found = {"transformer": self.spec.transformer, "predictor": self.spec.predictor}
+        return {name: component for name, component in found.items() if component is not None}
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """``python -m module args...``: how a component's container starts its model server."""
+
+    module: str
+    args: tuple[str, ...]
+
+
+def entrypoint_of(component: ComponentSpec, where: str) -> EntryPoint:
+    if not component.containers:
+        raise SpecError(f"{where}.containers: the local runtime needs a kserve-container with a command")
+    container = next((c for c in component.containers if c.name == "kserve-container"), component.containers[0])
+    argv = [*container.command, *container.args]
+    if len(argv) < 3 or not argv[0].startswith("python") or argv[1] != "-m":
+        raise SpecError(
+            f"{where}.containers[0].command: expected ['python', '-m', '<module>'], got {container.command}"
+        )
+    return EntryPoint(module=argv[2], args=tuple(argv[3:]))
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error["loc"])
+        lines.append(f"{source}: {path}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def parse_inference_service(document: dict[str, Any], source: str = "<input>") -> InferenceService:
+    try:
+        return InferenceService.model_validate(document)
+    except ValidationError as exc:
+        raise SpecError(_format_validation_error(exc, source)) from exc
+
+
+def load_documents(text: str, source: str = "<input>") -> list[InferenceService]:
+    try:
+        documents = [doc for doc in yaml.safe_load_all(text) if doc]
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{source}: not valid YAML: {exc}") from exc
+    services = []
+    for document in documents:
+        if not isinstance(document, dict):
+            raise SpecError(f"{source}: expected a mapping at the top of each document")
+        if document.get("kind") == KIND:
+            services.append(parse_inference_service(document, source))
+    if not services:
+        raise SpecError(f"{source}: no {KIND} found")
+    return services
+
+
+def load_inference_services(path: str | Path) -> list[InferenceService]:
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"{path}: no such file")
+    return load_documents(path.read_text(), str(path))
+
+
+def unhonoured_fields(service: InferenceService) -> list[str]:
+    """Field paths present in the YAML that the local runtime does not act on."""
+    found: list[str] = []
+
+    def walk(model: BaseModel, path: str) -> None:
+        for key in sorted(model.model_extra or {}):
+            found.append(f"{path}.{key}")
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                walk(value, f"{path}.{name}")
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, BaseModel):
+                        walk(item, f"{path}.{name}[{index}]")
+
+    walk(service, "")
+    ignored_container_fields = {"image", "ports", "resources", "securityContext", "env"}
+    for name, component in service.components().items():
+        for index, container in enumerate(component.containers):
+            for field_name in ignored_container_fields & container.model_fields_set:
+                found.append(f".spec.{name}.containers[{index}].{field_name}")
+        if component.serviceAccountName:
+            found.append(f".spec.{name}.serviceAccountName")
+        if component.scaleMetric in {"cpu", "memory"}:
+            found.append(f".spec.{name}.scaleMetric")
+    skipped = {".status"}
+    return sorted({path.lstrip(".") for path in found if path not in skipped})
