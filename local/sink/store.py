@@ -135,9 +135,9 @@ class EventStore:
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
         statement: Any = dialect.insert(self.table).on_conflict_do_nothing(index_elements=["id", "source", "type"])
         with self.engine.begin() as connection:
-            result = connection.execute(statement, values)
+            inserted = len(connection.execute(statement.returning(self.table.c.seq), values).all())
         self.commits += 1
-        return max(result.rowcount, 0)
+        return inserted
 
     def count(self) -> int:
         with self.engine.connect() as connection:
