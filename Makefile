@@ -49,3 +49,57 @@ train: setup ## retrain models/iris/v1 and v2 (deterministic)
 clean: ## remove the environment and caches
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# ---- the cluster path (minikube + Knative + KServe); see docs/cluster.md. Needs docker/minikube/kubectl. ----
+# Cannot run on the kit's CI machines (no Docker engine, no cluster): written to run on a laptop.
+.PHONY: cluster-up images deploy e2e-cluster cluster-down
+MINIKUBE_PROFILE ?= isvc-kit
+K8S_VERSION ?= v1.33.1
+CERT_MANAGER_VERSION ?= v1.17.2
+KNATIVE_VERSION ?= v1.18.0
+KSERVE_VERSION ?= v0.21.0
+IMAGE_TAG ?= 0.1.0
+OVERLAY ?= local
+GH := https://github.com
+KUBECTL := kubectl --context $(MINIKUBE_PROFILE)
+
+cluster-up: ## minikube + cert-manager + Knative (Kourier) + KServe, at pinned versions
+	minikube start -p $(MINIKUBE_PROFILE) --kubernetes-version=$(K8S_VERSION) --cpus=4 --memory=8g
+	$(KUBECTL) apply -f $(GH)/cert-manager/cert-manager/releases/download/$(CERT_MANAGER_VERSION)/cert-manager.yaml
+	$(KUBECTL) -n cert-manager wait --for=condition=Available deployment --all --timeout=300s
+	$(KUBECTL) apply -f $(GH)/knative/serving/releases/download/knative-$(KNATIVE_VERSION)/serving-crds.yaml
+	$(KUBECTL) apply -f $(GH)/knative/serving/releases/download/knative-$(KNATIVE_VERSION)/serving-core.yaml
+	$(KUBECTL) apply -f $(GH)/knative/net-kourier/releases/download/knative-$(KNATIVE_VERSION)/kourier.yaml
+	$(KUBECTL) patch configmap/config-network -n knative-serving --type merge \
+	  -p '{"data":{"ingress-class":"kourier.ingress.networking.knative.dev"}}'
+	$(KUBECTL) patch configmap/config-domain -n knative-serving --type merge -p '{"data":{"example.com":""}}'
+	$(KUBECTL) -n knative-serving wait --for=condition=Available deployment --all --timeout=300s
+	$(KUBECTL) -n kourier-system wait --for=condition=Available deployment --all --timeout=300s
+	$(KUBECTL) apply --server-side -f $(GH)/kserve/kserve/releases/download/$(KSERVE_VERSION)/kserve.yaml
+	$(KUBECTL) -n kserve wait --for=condition=Available deployment --all --timeout=300s
+	$(KUBECTL) apply --server-side -f $(GH)/kserve/kserve/releases/download/$(KSERVE_VERSION)/kserve-cluster-resources.yaml
+	@echo ">> cluster ready: kubectl --context $(MINIKUBE_PROFILE) get pods -A"
+
+images: ## build the three images into minikube's image store
+	minikube -p $(MINIKUBE_PROFILE) image build -f Dockerfile.predictor -t isvc-kit/predictor:$(IMAGE_TAG) .
+	minikube -p $(MINIKUBE_PROFILE) image build -f Dockerfile.transformer -t isvc-kit/transformer:$(IMAGE_TAG) .
+	minikube -p $(MINIKUBE_PROFILE) image build -f Dockerfile.sink -t isvc-kit/sink:$(IMAGE_TAG) .
+	minikube -p $(MINIKUBE_PROFILE) image ls | grep isvc-kit
+
+deploy: setup ## validate manifests/ against the cluster's own CRD, then apply the $(OVERLAY) overlay
+	$(KUBECTL) get crd inferenceservices.serving.kserve.io -o yaml > /tmp/isvc-kit-crd.yaml
+	$(BIN)/isvc validate --crd /tmp/isvc-kit-crd.yaml manifests
+	$(KUBECTL) apply -k manifests/overlays/$(OVERLAY)
+	$(KUBECTL) -n isvc-kit wait --for=condition=Ready ksvc/isvc-sink --timeout=300s
+	$(KUBECTL) -n isvc-kit wait --for=condition=Ready inferenceservice/iris --timeout=600s
+	$(KUBECTL) -n isvc-kit get inferenceservice iris
+
+e2e-cluster: setup ## V2 conformance tests against the cluster (through a port-forward to Kourier)
+	@$(KUBECTL) -n kourier-system port-forward service/kourier 18080:80 >/tmp/isvc-kit-port-forward.log 2>&1 & \
+	  pf=$$!; trap 'kill $$pf' EXIT; sleep 3; \
+	  ISVC_CLUSTER_URL=http://127.0.0.1:18080 \
+	  ISVC_CLUSTER_HOST=$$($(KUBECTL) -n isvc-kit get inferenceservice iris -o jsonpath='{.status.url}' | sed 's|^https\?://||') \
+	  $(BIN)/pytest -m cluster tests/cluster
+
+cluster-down: ## delete the minikube profile (and everything in it)
+	minikube delete -p $(MINIKUBE_PROFILE)
