@@ -1,8 +1,9 @@
 """Asynchronous, bounded, retrying delivery of inference-log events to a CloudEvents sink.
 
 Inference must never wait for or fail because of logging: :meth:`EventDelivery.submit` only does a
-``put_nowait`` on a bounded queue and counts a drop when it is full. ``workers`` asyncio tasks POST the
-events with one shared ``httpx.AsyncClient``, retrying connection errors, timeouts, 429 and 5xx with
+``put_nowait`` on a bounded queue (via the delivery's loop when called from another thread) and counts
+a drop when it is full. ``workers`` asyncio tasks POST the events with one shared
+``httpx.AsyncClient``, retrying connection errors, timeouts, 429 and 5xx with
 exponential back-off (a sink that is briefly down loses nothing); any other status is a permanent
 failure. Counters (``produced``, ``sent``, ``retried``, ``failed``, ``dropped``) are kept exactly and
 mirrored to Prometheus in the registry passed in; at every moment
@@ -68,8 +69,15 @@ class _Retryable(Exception):
     pass
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class EventDelivery:
-    """Queue + posters for one sink URL. Call :meth:`submit` from the event loop that ran :meth:`start`."""
+    """Queue + posters for one sink URL, living on the event loop that ran :meth:`start`."""
 
     def __init__(
         self,
@@ -92,6 +100,7 @@ class EventDelivery:
         self._tasks: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
         self._closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _count(self, name: str, amount: int = 1) -> None:
         self._counts[name] += amount
@@ -100,11 +109,23 @@ class EventDelivery:
     async def start(self) -> None:
         if self._tasks:
             return
+        self._loop = asyncio.get_running_loop()
         self._client = httpx.AsyncClient(timeout=self.config.timeout, transport=self._transport)
         self._tasks = [asyncio.create_task(self._worker(), name=f"isvc-logger-{i}") for i in range(self.config.workers)]
 
     def submit(self, event: BinaryEvent) -> bool:
-        """Queue ``event`` without waiting; False (and a counted drop) if the queue is full or closing."""
+        """Queue ``event`` without waiting; False (and a counted drop) if the queue is full or closing.
+
+        From another thread (a sync endpoint in a thread pool) the event is handed to the delivery's
+        loop and True only means "handed over"; the drop, if any, is still counted.
+        """
+        loop = self._loop
+        if loop is not None and not loop.is_closed() and _running_loop() is not loop:
+            loop.call_soon_threadsafe(self._enqueue, event)
+            return True
+        return self._enqueue(event)
+
+    def _enqueue(self, event: BinaryEvent) -> bool:
         self._count("produced")
         if self._closing:
             self._count("dropped")

@@ -178,3 +178,24 @@ def test_inference_logger_emits_per_mode_and_status() -> None:
     assert sorted(asyncio.run(scenario(LoggerMode.ALL))) == ['request:{"a": 1}', "request:{bad", 'response:{"b": 2}']
     assert sorted(asyncio.run(scenario("request"))) == ['request:{"a": 1}', "request:{bad"]
     assert asyncio.run(scenario("response")) == ['response:{"b": 2}']
+
+
+def test_submit_from_another_thread_is_handed_to_the_loop() -> None:
+    received: list[bytes] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        received.append(request.content)
+        return httpx.Response(200)
+
+    async def scenario() -> None:
+        delivery = EventDelivery(DeliveryConfig(url="http://sink/"), transport=transport(answer))
+        await delivery.start()
+        events = make_events(5)
+        results = await asyncio.to_thread(lambda: [delivery.submit(event) for event in events])
+        assert results == [True] * 5
+        await asyncio.sleep(0)  # let the handed-over callbacks run
+        stats = await delivery.close()
+        assert (stats.produced, stats.sent) == (5, 5)
+
+    asyncio.run(scenario())
+    assert sorted(received) == sorted(f'{{"i": {i}}}'.encode() for i in range(5))
