@@ -214,6 +214,7 @@ def route_traffic(state: ComponentState, canary_percent: int | None, ready: set[
     component = latest.component
     latest_ready = latest.name not in state.failed and (ready is None or latest.name in ready)
     rolled_out = state.latest_rolled_out
+    traffic: tuple[TrafficTarget, ...]
     if rolled_out is None or rolled_out == latest.name:
         # First deploy (canary ignored) or nothing new to roll out.
         if latest_ready:

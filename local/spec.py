@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from local.errors import SpecError
+from local.logger.events import LoggerSpec
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -46,36 +47,28 @@ class Container(_Lenient):
     env: list[dict[str, Any]] = Field(default_factory=list)
     ports: list[dict[str, Any]] = Field(default_factory=list)
     resources: dict[str, Any] = Field(default_factory=dict)
-    securityContext: dict[str, Any] | None = None  # noqa: N815 - Kubernetes field name
-
-
-class LoggerSpec(_Lenient):
-    """KServe's ``logger``: where and what the agent sends as CloudEvents."""
-
-    mode: Literal["all", "request", "response"] = "all"
-    url: str | None = None
-    metadataHeaders: list[str] = Field(default_factory=list)  # noqa: N815
+    securityContext: dict[str, Any] | None = None
 
 
 class BatcherSpec(_Lenient):
-    maxBatchSize: int = Field(default=32, ge=1)  # noqa: N815
-    maxLatency: int = Field(default=500, ge=1, description="milliseconds")  # noqa: N815
+    maxBatchSize: int = Field(default=32, ge=1)
+    maxLatency: int = Field(default=500, ge=1, description="milliseconds")
 
 
 class ComponentSpec(_Lenient):
     """A predictor or transformer: KServe's ComponentExtensionSpec plus the pod's containers."""
 
-    minReplicas: int = Field(default=1, ge=0)  # noqa: N815
-    maxReplicas: int = Field(default=0, ge=0)  # noqa: N815
-    scaleMetric: Literal["concurrency", "rps", "cpu", "memory"] | None = None  # noqa: N815
-    scaleTarget: int | None = Field(default=None, ge=1)  # noqa: N815
-    containerConcurrency: int = Field(default=0, ge=0)  # noqa: N815
-    canaryTrafficPercent: int | None = Field(default=None, ge=0, le=100)  # noqa: N815
+    minReplicas: int = Field(default=1, ge=0)
+    maxReplicas: int = Field(default=0, ge=0)
+    scaleMetric: Literal["concurrency", "rps", "cpu", "memory"] | None = None
+    scaleTarget: int | None = Field(default=None, ge=1)
+    containerConcurrency: int = Field(default=0, ge=0)
+    canaryTrafficPercent: int | None = Field(default=None, ge=0, le=100)
     timeout: int | None = Field(default=None, ge=1)
     containers: list[Container] = Field(default_factory=list)
     logger: LoggerSpec | None = None
     batcher: BatcherSpec | None = None
-    serviceAccountName: str | None = None  # noqa: N815
+    serviceAccountName: str | None = None
     annotations: dict[str, str] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
 
@@ -93,8 +86,8 @@ class InferenceServiceSpec(_Lenient):
 
 
 class InferenceService(_Lenient):
-    apiVersion: Literal["serving.kserve.io/v1beta1"] = API_VERSION  # noqa: N815
-    kind: Literal["InferenceService"] = KIND
+    apiVersion: Literal["serving.kserve.io/v1beta1"] = "serving.kserve.io/v1beta1"
+    kind: Literal["InferenceService"] = "InferenceService"
     metadata: ObjectMeta
     spec: InferenceServiceSpec
 
@@ -145,7 +138,7 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
     lines = []
     for error in exc.errors():
         path = ".".join(str(part) for part in error["loc"])
-        lines.append(f"{source}: {path}: {error['msg']}")
+        lines.append(f"{source}: {path}: {error['msg'].removeprefix('Value error, ')}")
     return "\n".join(lines)
 
 

@@ -92,9 +92,7 @@ def _versioned_router(controller: Controller, app: FastAPI) -> APIRouter:
         if revision is None:
             raise NotFoundError(f"model {model_name!r} has no version {version!r}; use a revision name")
         headers = dict(request.headers)
-        infer_request, _ = dataplane.decode(
-            await request.body(), headers, protocol_version="v2", model_name=model_name
-        )
+        infer_request, _ = dataplane.decode(await request.body(), headers, protocol_version="v2", model_name=model_name)
         response, response_headers = await model(infer_request, headers, pinned_revision=revision)
         body, encode_headers = dataplane.encode(
             model_name=model_name, response=response, headers=headers, req_attributes={}
@@ -112,8 +110,7 @@ def _versioned_router(controller: Controller, app: FastAPI) -> APIRouter:
 def build_gateway_app(controller: Controller) -> FastAPI:
     from predictors.serving import build_rest_app
 
-    app = FastAPI(title="isvc-kit local gateway", docs_url=None, redoc_url=None,
-                  default_response_class=ORJSONResponse)
+    app = FastAPI(title="isvc-kit local gateway", docs_url=None, redoc_url=None, default_response_class=ORJSONResponse)
     app.include_router(_api_router(controller))
     app.include_router(_versioned_router(controller, app))
     build_rest_app(repository=controller.repository, app=app)

@@ -17,7 +17,7 @@ from local.components import model_name_of
 from local.errors import ConflictError, NotFoundError
 from local.gateway import metrics
 from local.gateway.routing import ComponentRoute, IsvcModel, RouteTable
-from local.plan import ComponentPlan, ComponentState, Revision, route_traffic
+from local.plan import ComponentPlan, Revision, route_traffic
 from local.plan import plan_service as plan_service_fn
 from local.spec import InferenceService, unhonoured_fields
 

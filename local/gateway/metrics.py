@@ -6,15 +6,18 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 REQUESTS = Counter(
-    "isvc_requests_total", "Inference requests by service, component, revision and status code",
+    "isvc_requests_total",
+    "Inference requests by service, component, revision and status code",
     ["inferenceservice", "component", "revision", "code"],
 )
 ERRORS = Counter(
-    "isvc_request_errors_total", "Inference requests answered with a status >= 400",
+    "isvc_request_errors_total",
+    "Inference requests answered with a status >= 400",
     ["inferenceservice", "component", "revision", "code"],
 )
 LATENCY = Histogram(
-    "isvc_request_duration_seconds", "Latency of an inference through the service's revisions",
+    "isvc_request_duration_seconds",
+    "Latency of an inference through the service's revisions",
     ["inferenceservice", "component", "revision"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )

@@ -73,7 +73,10 @@ class IsvcModel(InferenceModel):
         self.ready = any(route.targets for route in table.components.values())
 
     async def __call__(
-        self, body: Any, headers: dict[str, str] | None = None, verb: InferenceVerb = InferenceVerb.PREDICT,
+        self,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        verb: InferenceVerb = InferenceVerb.PREDICT,
         pinned_revision: str | None = None,
     ) -> tuple[Any, dict[str, str]]:
         table = self._table

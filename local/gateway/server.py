@@ -49,8 +49,10 @@ def apply_files(controller: Any, files: Sequence[Path], log: Callable[[str], Non
             log(f"applying {service.name} from {path} ...")
             status = controller.apply(service)
             ready = next(c for c in status["conditions"] if c["type"] == "Ready")
-            log(f"  {service.name}: Ready={ready['status']} in {time.monotonic() - started:.1f}s"
-                + (f" ({ready.get('message')})" if ready.get("message") else ""))
+            log(
+                f"  {service.name}: Ready={ready['status']} in {time.monotonic() - started:.1f}s"
+                + (f" ({ready.get('message')})" if ready.get("message") else "")
+            )
             warnings = status["localRuntime"]["warnings"]
             if warnings:
                 log(f"  not honoured locally (kept for the cluster): {', '.join(warnings)}")
@@ -59,8 +61,9 @@ def apply_files(controller: Any, files: Sequence[Path], log: Callable[[str], Non
 async def serve_gateway(app: Any, controller: Any, options: GatewayOptions) -> None:
     import uvicorn
 
-    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", lifespan="off",
-                            timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app, host=options.host, port=options.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=5
+    )
     server = uvicorn.Server(config)
     tasks = [asyncio.create_task(server.serve())]
     grpc_server = None
@@ -81,8 +84,9 @@ async def _grpc_server(app: Any, options: GatewayOptions) -> None:
 
     from predictors.serving import _start_grpc
 
-    grpc = GRPCServer(options.grpc_port or DEFAULT_GRPC_PORT, app.state.dataplane,
-                      app.state.model_repository_extension, kwargs={})
+    grpc = GRPCServer(
+        options.grpc_port or DEFAULT_GRPC_PORT, app.state.dataplane, app.state.model_repository_extension, kwargs={}
+    )
     await _start_grpc(grpc, options.host, max_workers=4)
 
 
@@ -96,8 +100,10 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print) -> int:
     try:
         controller, app = build_gateway(options, runtime)
         apply_files(controller, options.files, log)
-        log(f"gateway at http://{options.host}:{options.port} (gRPC {options.host}:{options.grpc_port}), "
-            f"up in {time.monotonic() - started:.1f}s; Ctrl-C stops")
+        log(
+            f"gateway at http://{options.host}:{options.port} (gRPC {options.host}:{options.grpc_port}), "
+            f"up in {time.monotonic() - started:.1f}s; Ctrl-C stops"
+        )
         for name in controller.services:
             log(sample_request(controller, name))
         sys.stdout.flush()
@@ -112,9 +118,13 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print) -> int:
 
 def sample_request(controller: Any, name: str) -> str:
     entry = controller.get(name)
-    inputs = ('{"inputs": [{"name": "sepal_length", "shape": [1], "datatype": "FP32", "data": [5.1]}, '
-              '{"name": "sepal_width", "shape": [1], "datatype": "FP32", "data": [3.5]}, '
-              '{"name": "petal_length", "shape": [1], "datatype": "FP32", "data": [1.4]}, '
-              '{"name": "petal_width", "shape": [1], "datatype": "FP32", "data": [0.2]}]}')
-    return (f"try:\n  curl -s -H 'Content-Type: application/json' "
-            f"{controller.base_url}/v2/models/{entry.model.name}/infer -d '{inputs}'")
+    inputs = (
+        '{"inputs": [{"name": "sepal_length", "shape": [1], "datatype": "FP32", "data": [5.1]}, '
+        '{"name": "sepal_width", "shape": [1], "datatype": "FP32", "data": [3.5]}, '
+        '{"name": "petal_length", "shape": [1], "datatype": "FP32", "data": [1.4]}, '
+        '{"name": "petal_width", "shape": [1], "datatype": "FP32", "data": [0.2]}]}'
+    )
+    return (
+        f"try:\n  curl -s -H 'Content-Type: application/json' "
+        f"{controller.base_url}/v2/models/{entry.model.name}/infer -d '{inputs}'"
+    )

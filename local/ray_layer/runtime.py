@@ -79,7 +79,7 @@ class RayRuntime:
 
         from local.ray_layer.replica import DEPLOYMENT_NAME, ComponentReplica
 
-        deployment = serve.deployment(ComponentReplica).options(
+        deployment = serve.deployment(ComponentReplica).options(  # type: ignore[attr-defined]
             name=DEPLOYMENT_NAME,
             autoscaling_config=AutoscalingConfig(**revision.autoscaling.as_ray_options()),
             max_ongoing_requests=revision.max_ongoing_requests,

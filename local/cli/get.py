@@ -1,0 +1,52 @@
+"""``isvc get [NAME]``: InferenceServices of the local runtime, as a table or as YAML/JSON."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from local.cli._client import GatewayClient, add_server_argument
+from local.cli._output import dump, ready_of, table
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("get", help="show InferenceServices and their status", description=__doc__)
+    parser.add_argument("name", nargs="?", help="one InferenceService (default: all)")
+    parser.add_argument("-o", "--output", choices=["table", "yaml", "json"], default="table")
+    add_server_argument(parser)
+    parser.set_defaults(handler=run)
+
+
+def rows_of(resources: list[dict[str, Any]]) -> list[list[Any]]:
+    rows = []
+    for resource in resources:
+        status = resource["status"]
+        replicas = status.get("localRuntime", {}).get("replicas", {})
+        components = status.get("components", {})
+        latest = components.get("predictor", {}).get("latestCreatedRevision")
+        canary = [t for t in components.get("predictor", {}).get("traffic", []) if t.get("tag") == "latest"]
+        rows.append(
+            [
+                resource["metadata"]["name"],
+                status.get("url"),
+                ready_of(resource),
+                "/".join(f"{name}={count}" for name, count in replicas.items()),
+                f"{canary[0]['percent']}%" if canary else "",
+                latest,
+            ]
+        )
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    client = GatewayClient(args.server)
+    resources = [client.get(args.name, args.namespace)] if args.name else client.list_services(args.namespace)
+    if args.output == "table":
+        if not resources:
+            print("No InferenceServices found.")
+            return 0
+        print(table(["NAME", "URL", "READY", "REPLICAS", "CANARY", "LATEST"], rows_of(resources)))
+    else:
+        document = resources[0] if args.name else {"apiVersion": "v1", "kind": "List", "items": resources}
+        print(dump(document, args.output))
+    return 0

@@ -1,0 +1,47 @@
+"""``isvc up``: serve InferenceService YAML locally on Ray Serve, in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+EPILOG = """\
+examples:
+  isvc up -f manifests/iris.yaml            # serve on http://127.0.0.1:8080, gRPC on 8081
+  isvc up -f a.yaml -f b.yaml --port 9000   # several services, another port
+then, in another shell: isvc get, isvc infer iris -d '{...}', isvc apply -f ..., isvc delete NAME"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "up",
+        help="start the local runtime (Ray Serve) and serve YAML files",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "-f",
+        "--filename",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="InferenceService YAML to apply at start (repeatable)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="HTTP port (default %(default)s)")
+    parser.add_argument("--grpc-port", type=int, default=8081, help="gRPC port, 0 to disable (default %(default)s)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from local.gateway.server import GatewayOptions
+    from local.gateway.server import run as run_gateway
+    from local.spec import load_inference_services
+
+    for path in args.filename:  # fail fast, before Ray starts
+        load_inference_services(path)
+    options = GatewayOptions(host=args.host, port=args.port, grpc_port=args.grpc_port or None, files=args.filename)
+    return run_gateway(options, log=lambda line: print(line, flush=True))
