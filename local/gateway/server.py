@@ -58,18 +58,21 @@ def apply_files(controller: Any, files: Sequence[Path], log: Callable[[str], Non
                 log(f"  not honoured locally (kept for the cluster): {', '.join(warnings)}")
 
 
-async def serve_gateway(app: Any, controller: Any, options: GatewayOptions) -> None:
+def http_server(app: Any, options: GatewayOptions) -> Any:
     import uvicorn
 
     config = uvicorn.Config(
         app, host=options.host, port=options.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=5
     )
-    server = uvicorn.Server(config)
+    return uvicorn.Server(config)
+
+
+async def serve_gateway(app: Any, options: GatewayOptions, server: Any = None) -> None:
+    """Serve HTTP (and gRPC) until the HTTP server exits (Ctrl-C, or ``server.should_exit``)."""
+    server = server or http_server(app, options)
     tasks = [asyncio.create_task(server.serve())]
-    grpc_server = None
     if options.grpc_port:
-        grpc_server = _grpc_server(app, options)
-        tasks.append(asyncio.create_task(grpc_server))
+        tasks.append(asyncio.create_task(_grpc_server(app, options)))
     try:
         await tasks[0]
     finally:
@@ -107,7 +110,7 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print) -> int:
         for name in controller.services:
             log(sample_request(controller, name))
         sys.stdout.flush()
-        asyncio.run(serve_gateway(app, controller, options))
+        asyncio.run(serve_gateway(app, options))
     except KeyboardInterrupt:
         pass
     finally:

@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 RAY_ENV_DEFAULTS = {
     "RAY_AUTH_MODE": "disabled",  # a loopback-only instance, no token needed
     "RAY_SERVE_ENABLE_DIRECT_INGRESS": "0",
+    # Handle calls over gRPC, user code and router on the replica's loop: halves a handle hop here
+    # (measured 4.1 -> 2.0 ms from the gateway to a predictor replica).
+    "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_SERVE_LOG_TO_STDERR": "0",
     "RAY_DEDUP_LOGS": "1",
