@@ -214,6 +214,14 @@ class ComponentRollout:
             return PHASE_CANARY
         if latest == 0 and self.stable_percent == 100:
             return PHASE_ROLLED_BACK
+        if (  # the local runtime lists no 0% entry for the rolled-back revision
+            self.latest_ready
+            and self.latest_rolled_out
+            and self.latest_ready != self.latest_rolled_out
+            and self.percent_of(self.latest_ready) == 0
+            and self.percent_of(self.latest_rolled_out) == 100
+        ):
+            return PHASE_ROLLED_BACK
         if self.latest_created and self.latest_created != self.latest_ready:
             return PHASE_FAILED if self.ready is False and self.message else PHASE_PROGRESSING
         return PHASE_STABLE

@@ -249,6 +249,16 @@ def test_the_same_parser_reads_the_local_runtime_status(canary: dict[str, Any]) 
     assert wrapped.name == "iris" and wrapped.component("predictor").canary_traffic_percent == 20
 
 
+def test_local_runtime_rollback_without_a_zero_percent_entry() -> None:
+    raw = local_runtime_status()
+    raw["components"]["predictor"]["traffic"] = [
+        {"revisionName": "iris-predictor-00001", "percent": 100, "latestRevision": False, "tag": "prev"}
+    ]
+    status = RolloutStatus.parse(raw)
+    assert status.component("predictor").phase == PHASE_ROLLED_BACK
+    assert rolled_back("predictor")(status) and not promoted("predictor")(status)
+
+
 def test_failed_component_condition_carries_the_message() -> None:
     raw = local_runtime_status()
     raw["components"]["predictor"]["latestCreatedRevision"] = "iris-predictor-00003"
