@@ -308,6 +308,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement (%(default)s)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per load level (%(default)s)")
     args = parser.parse_args()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         results = benchmark(args)
