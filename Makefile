@@ -29,8 +29,8 @@ $(MODELS):
 	@echo ">> training the iris models (artifacts missing)"
 	@$(BIN)/python models/train.py
 
-run: setup $(MODELS) ## set up, then serve the example InferenceService locally
-	@$(BIN)/isvc pods
+run: setup $(MODELS) ## set up, then serve manifests/iris.yaml locally (Ray Serve) with the event sink
+	@$(BIN)/isvc up --sink -f manifests/iris.yaml
 
 pods: setup $(MODELS) ## serve predictor + transformer as pod-equivalent processes
 	@$(BIN)/isvc pods

@@ -1,8 +1,12 @@
-"""Shared fixtures: the committed iris artifacts and in-process KServe apps (no sockets, no Ray)."""
+"""Shared fixtures: iris artifacts, in-process KServe apps, and one pod chain and one Ray runtime per session."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +80,87 @@ def transformer_client(sklearn_model: Any) -> Any:
     transformer.predict = predict_in_process  # type: ignore[method-assign]
     with TestClient(build_rest_app([transformer])) as client:
         yield client
+
+
+# -- process and Ray tiers: one of each per test session ------------------------------------------
+
+POD_ARGS = ["--model_name=iris", f"--model_dir={IRIS_V1}", "--enable_grpc=false"]
+
+
+@pytest.fixture(scope="session")
+def pod_chain() -> Any:
+    """Predictor + transformer as the processes their containers run, chained over V2 HTTP."""
+    from local.processes import start_chain
+
+    with start_chain("predictors.sklearn", POD_ARGS, "transformers.iris", POD_ARGS) as chain:
+        yield chain
+
+
+def iris_manifest(name: str = "iris", model_name: str = "iris", **annotations: str) -> str:
+    """manifests/iris.yaml renamed, with extra metadata annotations (e.g. short Knative windows)."""
+    import yaml
+
+    document = yaml.safe_load((REPO_ROOT / "manifests" / "iris.yaml").read_text())
+    document["metadata"]["name"] = name
+    document["metadata"].setdefault("annotations", {}).update(annotations)
+    for component in ("transformer", "predictor"):
+        container = document["spec"][component]["containers"][0]
+        container["args"] = [
+            f"--model_name={model_name}" if arg.startswith("--model_name=") else arg for arg in container["args"]
+        ]
+    return yaml.safe_dump(document)
+
+
+@dataclasses.dataclass
+class RayGateway:
+    url: str
+    grpc_port: int
+    controller: Any
+    runtime: Any
+    sink_url: str
+
+
+@pytest.fixture(scope="session")
+def ray_gateway(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The local runtime (Ray, Serve, gateway on free loopback ports) with manifests/iris.yaml applied.
+
+    Loggers post to a real sink on a free port, storing into a SQLite file of this session.
+    """
+    import asyncio
+    import threading
+
+    from local.gateway.server import GatewayOptions, build_gateway, http_server, serve_gateway
+    from local.processes import free_port
+    from local.ray_layer.runtime import RayRuntime
+    from local.spec import load_documents
+
+    sink_port = free_port()
+    sink_db = tmp_path_factory.mktemp("sink") / "events.db"
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "local.sink", "--db", f"sqlite:///{sink_db}", "--port", str(sink_port)],
+        cwd=REPO_ROOT,
+        start_new_session=True,
+    )
+    runtime = RayRuntime()
+    runtime.start()
+    options = GatewayOptions(port=free_port(), grpc_port=free_port())
+    controller, app = build_gateway(options, runtime)
+    controller.local_sink_url = f"http://127.0.0.1:{sink_port}/"
+    server = http_server(app, options)
+    thread = threading.Thread(target=lambda: asyncio.run(serve_gateway(app, options, server)), daemon=True)
+    try:
+        for service in load_documents(iris_manifest()):
+            controller.apply(service)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield RayGateway(
+            f"http://127.0.0.1:{options.port}", options.grpc_port or 0, controller, runtime, f"sqlite:///{sink_db}"
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        runtime.shutdown()
+        sink.terminate()
+        sink.wait(timeout=10)

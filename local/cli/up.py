@@ -33,6 +33,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=8080, help="HTTP port (default %(default)s)")
     parser.add_argument("--grpc-port", type=int, default=8081, help="gRPC port, 0 to disable (default %(default)s)")
+    parser.add_argument(
+        "--sink", action="store_true", help="also run the event sink (isvc sink) for the services' loggers"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -43,5 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     for path in args.filename:  # fail fast, before Ray starts
         load_inference_services(path)
-    options = GatewayOptions(host=args.host, port=args.port, grpc_port=args.grpc_port or None, files=args.filename)
+    options = GatewayOptions(
+        host=args.host, port=args.port, grpc_port=args.grpc_port or None, files=args.filename, start_sink=args.sink
+    )
     return run_gateway(options, log=lambda line: print(line, flush=True))

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from local.errors import IsvcError, NotFoundError
 from local.gateway.controller import Controller
+from local.gateway.inference_log import InferenceLogMiddleware
 from local.spec import load_documents
 
 API_PREFIX = "/apis/serving.kserve.io/v1beta1"
@@ -41,6 +42,13 @@ class JSONBodyMiddleware:
 async def _isvc_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, IsvcError)
     return JSONResponse(status_code=exc.status_code, content={"error": str(exc)})
+
+
+async def _close_retired_loggers(controller: Controller) -> None:
+    """Deliver what a replaced or deleted service's logger still holds, off the request path."""
+    while controller.retired_loggers:
+        logger = controller.retired_loggers.pop()
+        asyncio.get_running_loop().create_task(logger.close(drain_timeout=10.0))
 
 
 def _api_router(controller: Controller) -> APIRouter:
@@ -69,11 +77,13 @@ def _api_router(controller: Controller) -> APIRouter:
         for service in services:
             await asyncio.to_thread(controller.apply, service)
             applied.append(await asyncio.to_thread(controller.as_resource, service.name))
+        await _close_retired_loggers(controller)
         return {"apiVersion": "v1", "kind": "List", "items": applied}
 
     @router.delete("/namespaces/{namespace}/inferenceservices/{name}")
     async def delete_service(namespace: str, name: str) -> dict[str, Any]:
         await asyncio.to_thread(controller.delete, name)
+        await _close_retired_loggers(controller)
         return {"kind": "Status", "status": "Success", "details": {"name": name}}
 
     return router
@@ -84,7 +94,9 @@ def _versioned_router(controller: Controller, app: FastAPI) -> APIRouter:
 
     @router.post("/v2/models/{model_name}/versions/{version}/infer")
     async def versioned_infer(model_name: str, version: str, request: Request) -> Response:
-        from kserve.protocol.rest.v2_datamodels import InferenceResponse
+        from kserve.errors import InvalidInput
+        from kserve.protocol.rest.v2_datamodels import InferenceRequest, InferenceResponse
+        from pydantic import ValidationError
 
         dataplane = app.state.dataplane
         model = await dataplane.get_model(model_name)
@@ -92,7 +104,13 @@ def _versioned_router(controller: Controller, app: FastAPI) -> APIRouter:
         if revision is None:
             raise NotFoundError(f"model {model_name!r} has no version {version!r}; use a revision name")
         headers = dict(request.headers)
-        infer_request, _ = dataplane.decode(await request.body(), headers, protocol_version="v2", model_name=model_name)
+        raw: bytes | InferenceRequest = await request.body()
+        if "inference-header-content-length" not in headers:  # a JSON body, parsed as KServe's route does
+            try:
+                raw = InferenceRequest.model_validate_json(raw)
+            except ValidationError as exc:
+                raise InvalidInput(f"invalid request body: {exc.errors()[0]['msg']}") from exc
+        infer_request, _ = dataplane.decode(raw, headers, protocol_version="v2", model_name=model_name)
         response, response_headers = await model(infer_request, headers, pinned_revision=revision)
         body, encode_headers = dataplane.encode(
             model_name=model_name, response=response, headers=headers, req_attributes={}
@@ -116,4 +134,6 @@ def build_gateway_app(controller: Controller) -> FastAPI:
     build_rest_app(repository=controller.repository, app=app)
     app.add_exception_handler(IsvcError, _isvc_error_handler)
     app.add_middleware(JSONBodyMiddleware)
+    app.add_middleware(InferenceLogMiddleware, logger_for=controller.logger_for)
+    app.state.controller = controller
     return app

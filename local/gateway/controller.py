@@ -16,14 +16,16 @@ from typing import Any, Protocol
 from local.components import model_name_of
 from local.errors import ConflictError, NotFoundError
 from local.gateway import metrics
+from local.gateway.inference_log import local_logger_url, replica_logger_config
 from local.gateway.routing import ComponentRoute, IsvcModel, RouteTable
+from local.logger import DEFAULT_SINK_URL, EventContext, InferenceLogger
 from local.plan import ComponentPlan, Revision, route_traffic
 from local.plan import plan_service as plan_service_fn
 from local.spec import InferenceService, unhonoured_fields
 
 
 class Runtime(Protocol):
-    def deploy(self, revision: Revision) -> Any: ...
+    def deploy_many(self, items: list[tuple[Revision, dict[str, Any] | None]]) -> dict[str, Any]: ...
     def delete(self, app_name: str) -> None: ...
     def statuses(self) -> dict[str, Any]: ...
     def client(self, app_name: str) -> Any: ...
@@ -36,18 +38,40 @@ class ServiceEntry:
     plans: dict[str, ComponentPlan] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     ready_revisions: set[str] = field(default_factory=set)
+    logger: InferenceLogger | None = None
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 class Controller:
     """Owns the services applied to one local runtime."""
 
-    def __init__(self, runtime: Runtime, repository: Any, base_url: str):
+    def __init__(self, runtime: Runtime, repository: Any, base_url: str, local_sink_url: str = DEFAULT_SINK_URL):
         self.runtime = runtime
         self.repository = repository
         self.base_url = base_url
+        self.local_sink_url = local_sink_url
         self.services: dict[str, ServiceEntry] = {}
+        self.retired_loggers: list[InferenceLogger] = []
         self._lock = threading.Lock()
+
+    def logger_for(self, model_name: str) -> InferenceLogger | None:
+        """The entry component's logger of the service serving ``model_name`` (the gateway logs it)."""
+        for entry in self.services.values():
+            if entry.model.name == model_name:
+                return entry.logger
+        return None
+
+    def _entry_logger(self, service: InferenceService, current: InferenceLogger | None) -> InferenceLogger | None:
+        name, component = next(iter(service.components().items()))
+        spec = component.logger
+        if spec is None:
+            return None
+        spec = spec.model_copy(update={"url": local_logger_url(spec.url, self.local_sink_url)})
+        if current is not None and current.spec == spec:
+            return current
+        return InferenceLogger(
+            spec, EventContext(service.name, service.namespace, name, source=f"{service.name}-{name}")
+        )
 
     def apply(self, service: InferenceService) -> dict[str, Any]:
         with self._lock:
@@ -66,9 +90,18 @@ class Controller:
                 entry = ServiceEntry(service, IsvcModel(model_name, service.name, self.runtime.client))
             entry.service = service
             entry.warnings = unhonoured_fields(service)
-            plans: dict[str, ComponentPlan] = {}
-            for name, component_plan in plan.components.items():
-                plans[name] = self._rollout(entry, component_plan)
+            logger = self._entry_logger(service, entry.logger)
+            if entry.logger is not None and logger is not entry.logger:
+                self.retired_loggers.append(entry.logger)
+            entry.logger = logger
+            pending = [
+                (revision, self._replica_logger(entry, revision))
+                for component_plan in plan.components.values()
+                for revision in component_plan.deployed
+                if revision.name not in entry.ready_revisions
+            ]
+            results = self.runtime.deploy_many(pending)  # all components at once
+            plans = {name: self._rollout(entry, cp, results) for name, cp in plan.components.items()}
             for name in set(entry.plans) - set(plans):  # a component removed from the spec
                 for revision in entry.plans[name].state.revisions:
                     self.runtime.delete(revision.name)
@@ -78,12 +111,13 @@ class Controller:
             self.repository.update(entry.model)
             return self.status(service.name)
 
-    def _rollout(self, entry: ServiceEntry, plan: ComponentPlan) -> ComponentPlan:
+    def _rollout(self, entry: ServiceEntry, plan: ComponentPlan, results: dict[str, Any]) -> ComponentPlan:
+        """Record which new revisions became ready, split traffic accordingly, retire the unused."""
         state = plan.state
         for revision in plan.deployed:
-            if revision.name in entry.ready_revisions:
+            result = results.get(revision.name)
+            if result is None:
                 continue
-            result = self.runtime.deploy(revision)
             if result.ready:
                 entry.ready_revisions.add(revision.name)
             else:
@@ -97,6 +131,17 @@ class Controller:
                 self.runtime.delete(revision.name)
                 entry.ready_revisions.discard(revision.name)
         return final
+
+    def _replica_logger(self, entry: ServiceEntry, revision: Revision) -> dict[str, Any] | None:
+        """Components behind the entry one log in their replicas (the gateway logs the entry)."""
+        service = entry.service
+        entry_component = next(iter(service.components()))
+        if revision.component == entry_component:
+            return None
+        spec = service.components()[revision.component].logger
+        return replica_logger_config(
+            spec, service.name, service.namespace, revision.component, revision.name, self.local_sink_url
+        )
 
     def _route(self, entry: ServiceEntry) -> None:
         components = {
@@ -113,6 +158,8 @@ class Controller:
             if entry is None:
                 raise NotFoundError(f"InferenceService {name!r} not found")
             self.repository.unload(entry.model.name)
+            if entry.logger is not None:
+                self.retired_loggers.append(entry.logger)
             for plan in entry.plans.values():
                 for revision in plan.state.revisions:
                     if revision.name in entry.ready_revisions:

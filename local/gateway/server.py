@@ -27,6 +27,7 @@ class GatewayOptions:
     port: int = DEFAULT_PORT
     grpc_port: int | None = DEFAULT_GRPC_PORT
     files: Sequence[Path] = ()
+    start_sink: bool = False
 
 
 def build_gateway(options: GatewayOptions, runtime: Any) -> tuple[Any, Any]:
@@ -75,6 +76,13 @@ async def serve_gateway(app: Any, options: GatewayOptions, server: Any = None) -
         tasks.append(asyncio.create_task(_grpc_server(app, options)))
     try:
         await tasks[0]
+        controller = getattr(app.state, "controller", None)
+        if controller is not None:  # deliver the inference-log events still queued
+            loggers = [entry.logger for entry in controller.services.values() if entry.logger is not None]
+            await asyncio.gather(*(logger.close(drain_timeout=5.0) for logger in loggers), return_exceptions=True)
+            close_clients = getattr(controller.runtime, "close_clients", None)
+            if close_clients is not None:
+                await close_clients()
     finally:
         for task in tasks[1:]:
             task.cancel()
@@ -83,12 +91,17 @@ async def serve_gateway(app: Any, options: GatewayOptions, server: Any = None) -
 
 
 async def _grpc_server(app: Any, options: GatewayOptions) -> None:
+    from kserve.constants.constants import MAX_GRPC_MESSAGE_LENGTH
     from kserve.protocol.grpc.server import GRPCServer
 
     from predictors.serving import _start_grpc
 
+    limits = {
+        "grpc_max_send_message_length": MAX_GRPC_MESSAGE_LENGTH,
+        "grpc_max_receive_message_length": MAX_GRPC_MESSAGE_LENGTH,
+    }
     grpc = GRPCServer(
-        options.grpc_port or DEFAULT_GRPC_PORT, app.state.dataplane, app.state.model_repository_extension, kwargs={}
+        options.grpc_port or DEFAULT_GRPC_PORT, app.state.dataplane, app.state.model_repository_extension, limits
     )
     await _start_grpc(grpc, options.host, max_workers=4)
 
@@ -97,6 +110,7 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print) -> int:
     from local.ray_layer.runtime import RayRuntime
 
     started = time.monotonic()
+    sink = _start_sink(log) if options.start_sink else None
     log("starting Ray and Serve (a few seconds) ...")
     runtime = RayRuntime()
     runtime.start()
@@ -116,7 +130,20 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print) -> int:
     finally:
         log("stopping Serve and Ray ...")
         runtime.shutdown()
+        if sink is not None:
+            sink.terminate()
+            sink.wait(timeout=10)
     return 0
+
+
+def _start_sink(log: Callable[[str], None]) -> Any:
+    """``isvc sink`` as a child process: where the local loggers send their events by default."""
+    import subprocess
+
+    from local.logger import DEFAULT_SINK_URL
+
+    log(f"starting the event sink at {DEFAULT_SINK_URL} (events: isvc events NAME) ...")
+    return subprocess.Popen([sys.executable, "-m", "local.cli.main", "sink"], start_new_session=True)
 
 
 def sample_request(controller: Any, name: str) -> str:

@@ -24,6 +24,10 @@ class RevisionClient:
             raise _unwrap(exc) from None
         return response, response_headers
 
+    async def close(self) -> None:
+        """Stop the handle's router while its event loop still runs."""
+        await self._handle.shutdown_async()
+
     async def metadata(self) -> dict[str, Any]:
         try:
             result: dict[str, Any] = await self._handle.metadata.remote()

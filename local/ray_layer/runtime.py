@@ -9,15 +9,18 @@ has started a replica, never dropped (and never stuck behind the proxy's slow fi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from local.plan import Revision
 
 logger = logging.getLogger(__name__)
+DEPLOY_TIMEOUT_S = 180.0
 
 # Read by Ray at import time in every Ray process: set before ray.init().
 RAY_ENV_DEFAULTS = {
@@ -75,8 +78,39 @@ class RayRuntime:
             self._owns_ray = True
         serve.start(proxy_location="Disabled")
 
-    def deploy(self, revision: Revision) -> RevisionStatus:
-        """Deploy (or update in place) one revision; returns once it is running or has failed."""
+    def deploy(self, revision: Revision, logger_config: dict[str, Any] | None = None) -> RevisionStatus:
+        return self.deploy_many([(revision, logger_config)])[revision.name]
+
+    def deploy_many(
+        self, items: Sequence[tuple[Revision, dict[str, Any] | None]], timeout_s: float = DEPLOY_TIMEOUT_S
+    ) -> dict[str, RevisionStatus]:
+        """Deploy (or update in place) revisions together; return once each is running or has failed."""
+        from ray import serve
+        from ray.serve.api import RunTarget
+
+        targets = [
+            RunTarget(target=self._application(revision, logger_config), name=revision.name, route_prefix=None)
+            for revision, logger_config in items
+        ]
+        if not targets:
+            return {}
+        serve.run_many(targets, wait_for_applications_running=False)
+        names = {revision.name for revision, _ in items}
+        deadline = time.monotonic() + timeout_s
+        while True:
+            statuses = self.statuses()
+            current = {name: statuses.get(name, RevisionStatus("NOT_FOUND", 0)) for name in names}
+            if all(status.ready or status.failed for status in current.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        for name, status in current.items():
+            if not (status.ready or status.failed):
+                current[name] = RevisionStatus("DEPLOY_FAILED", 0, f"not ready after {timeout_s:.0f}s")
+            elif status.failed:
+                logger.warning("revision %s failed to deploy: %s", name, status.message)
+        return current
+
+    def _application(self, revision: Revision, logger_config: dict[str, Any] | None) -> Any:
         from ray import serve
         from ray.serve.config import AutoscalingConfig
 
@@ -89,15 +123,9 @@ class RayRuntime:
             ray_actor_options={"num_cpus": 0},
             health_check_period_s=2,
         )
-        app = deployment.bind(
-            revision.entrypoint.module, list(revision.entrypoint.args), revision.name, revision.component
+        return deployment.bind(
+            revision.entrypoint.module, list(revision.entrypoint.args), revision.name, revision.component, logger_config
         )
-        try:
-            serve.run(app, name=revision.name, route_prefix=None)
-        except Exception as exc:  # Serve raises RuntimeError with the replica's traceback
-            logger.warning("revision %s failed to deploy: %s", revision.name, exc)
-            return RevisionStatus("DEPLOY_FAILED", 0, _last_line(str(exc)))
-        return self.status(revision.name)
 
     def delete(self, app_name: str) -> None:
         from ray import serve
@@ -134,6 +162,18 @@ class RayRuntime:
             client = RevisionClient(serve.get_deployment_handle(DEPLOYMENT_NAME, app_name=app_name))
             self._clients[app_name] = client
         return client
+
+    async def close_clients(self) -> None:
+        """Close the handles made on the calling event loop (call before that loop ends)."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.close()
+        # Serve's client caches the same handles and would shut them down again, from a closed loop.
+        with contextlib.suppress(Exception):
+            from ray.serve.context import _get_global_client
+
+            _get_global_client().handle_cache.clear()
 
     def shutdown(self) -> None:
         import ray

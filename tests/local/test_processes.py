@@ -21,9 +21,8 @@ ARGS = ["--model_name=iris", f"--model_dir={IRIS_V1}", "--enable_grpc=false"]
 
 
 @pytest.fixture(scope="module")
-def chain() -> Iterator[Chain]:
-    with start_chain("predictors.sklearn", ARGS, "transformers.iris", ARGS) as started:
-        yield started
+def chain(pod_chain: Chain) -> Chain:
+    return pod_chain
 
 
 @pytest.fixture(scope="module")
