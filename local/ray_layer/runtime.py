@@ -173,7 +173,7 @@ class RayRuntime:
         with contextlib.suppress(Exception):
             from ray.serve.context import _get_global_client
 
-            _get_global_client().handle_cache.clear()
+            _get_global_client().handle_cache.clear()  # type: ignore[union-attr]
 
     def shutdown(self) -> None:
         import ray
