@@ -125,12 +125,15 @@ class ServicePlan:
 
 
 def parse_duration_s(value: str, where: str) -> float:
-    """Knative durations: '30s', '1m', '1m30s', '500ms', '0s'."""
-    parts = re.fullmatch(r"\s*(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?\s*", value)
-    if not value.strip() or parts is None:
-        raise SpecError(f"{where}: {value!r} is not a duration like '30s' or '1m30s'")
-    hours, minutes, seconds, millis = (int(p) if p else 0 for p in parts.groups())
-    return hours * 3600 + minutes * 60 + seconds + millis / 1000
+    """Knative reads durations with Go's time.ParseDuration: '30s', '1m30s', '1.5s', '500ms', '1h'."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+    text = value.strip()
+    parts = re.findall(r"(\d+(?:\.\d*)?|\.\d+)(ms|us|µs|ns|h|m|s)", text)
+    if text == "0":
+        return 0.0
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        raise SpecError(f"{where}: {value!r} is not a duration like '30s', '1m30s' or '1.5s'")
+    return sum(float(number) * units[unit] for number, unit in parts)
 
 
 def autoscaling_for(component: ComponentSpec, annotations: dict[str, str], where: str) -> AutoscalingPlan:
@@ -208,32 +211,40 @@ def plan_component(
 
 
 def route_traffic(state: ComponentState, canary_percent: int | None, ready: set[str] | None) -> ComponentPlan:
-    """Split traffic as KServe does; ``ready`` lists revisions known ready (None: assume the latest is)."""
+    """Split traffic as KServe does.
+
+    ``ready`` lists the revisions known to be ready; None (planning before deploying) assumes every
+    revision that has not failed is. The canary target is the newest *ready* revision newer than
+    ``latestRolledoutRevision``; a newer one still starting (or failed) changes nothing yet.
+    """
     latest = state.latest
     assert latest is not None, "a component always has a revision once planned"
     component = latest.component
-    latest_ready = latest.name not in state.failed and (ready is None or latest.name in ready)
-    rolled_out = state.latest_rolled_out
+
+    def is_ready(revision: Revision) -> bool:
+        return revision.name not in state.failed and (ready is None or revision.name in ready)
+
+    rolled_out = state.revision(state.latest_rolled_out) if state.latest_rolled_out else None
+    newer = [r for r in state.revisions if rolled_out is None or r.number > rolled_out.number]
+    candidate = next((r for r in reversed(newer) if is_ready(r)), None)
     traffic: tuple[TrafficTarget, ...]
-    if rolled_out is None or rolled_out == latest.name:
-        # First deploy (canary ignored) or nothing new to roll out.
-        if latest_ready:
-            state = replace(state, latest_rolled_out=latest.name)
-            traffic = (TrafficTarget(latest.name, 100, tag=None, latest_revision=True),)
-        else:
-            traffic = ()
-        return ComponentPlan(component, state, traffic, canary_percent)
-    if not latest_ready:
-        traffic = (TrafficTarget(rolled_out, 100, tag="prev", latest_revision=False),)
-        return ComponentPlan(component, state, traffic, canary_percent)
-    if canary_percent is None or canary_percent >= 100:
-        promoted = replace(state, latest_rolled_out=latest.name, previous_rolled_out=rolled_out)
-        traffic = (TrafficTarget(latest.name, 100, tag=None, latest_revision=True),)
-        return ComponentPlan(component, promoted, traffic, canary_percent)
-    traffic = (
-        TrafficTarget(latest.name, canary_percent, tag="latest", latest_revision=True),
-        TrafficTarget(rolled_out, 100 - canary_percent, tag="prev", latest_revision=False),
-    )
+    if rolled_out is None:
+        # First rollout: canaryTrafficPercent is ignored, the first ready revision takes everything.
+        if candidate is None:
+            return ComponentPlan(component, state, (), canary_percent)
+        state = replace(state, latest_rolled_out=candidate.name)
+        traffic = (TrafficTarget(candidate.name, 100, tag=None, latest_revision=True),)
+    elif candidate is None:
+        stable = rolled_out.name == latest.name
+        traffic = (TrafficTarget(rolled_out.name, 100, tag=None if stable else "prev", latest_revision=stable),)
+    elif canary_percent is None or canary_percent >= 100:
+        state = replace(state, latest_rolled_out=candidate.name, previous_rolled_out=rolled_out.name)
+        traffic = (TrafficTarget(candidate.name, 100, tag=None, latest_revision=True),)
+    else:
+        traffic = (
+            TrafficTarget(candidate.name, canary_percent, tag="latest", latest_revision=True),
+            TrafficTarget(rolled_out.name, 100 - canary_percent, tag="prev", latest_revision=False),
+        )
     return ComponentPlan(component, state, traffic, canary_percent)
 
 

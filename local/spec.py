@@ -125,11 +125,12 @@ class EntryPoint:
 def entrypoint_of(component: ComponentSpec, where: str) -> EntryPoint:
     if not component.containers:
         raise SpecError(f"{where}.containers: the local runtime needs a kserve-container with a command")
-    container = next((c for c in component.containers if c.name == "kserve-container"), component.containers[0])
+    index = next((i for i, c in enumerate(component.containers) if c.name == "kserve-container"), 0)
+    container = component.containers[index]
     argv = [*container.command, *container.args]
     if len(argv) < 3 or not argv[0].startswith("python") or argv[1] != "-m":
         raise SpecError(
-            f"{where}.containers[0].command: expected ['python', '-m', '<module>'], got {container.command}"
+            f"{where}.containers[{index}].command: expected ['python', '-m', '<module>'], got {container.command}"
         )
     return EntryPoint(module=argv[2], args=tuple(argv[3:]))
 
@@ -196,7 +197,10 @@ def unhonoured_fields(service: InferenceService) -> list[str]:
                 found.append(f".spec.{name}.containers[{index}].{field_name}")
         if component.serviceAccountName:
             found.append(f".spec.{name}.serviceAccountName")
-        if component.scaleMetric in {"cpu", "memory"}:
+        if component.scaleMetric in {"cpu", "memory", "rps"}:
+            # Ray Serve scales on ongoing requests only: concurrency maps, HPA metrics and rps do not.
             found.append(f".spec.{name}.scaleMetric")
+        if component.batcher is not None:
+            found.append(f".spec.{name}.batcher")
     skipped = {".status"}
     return sorted({path.lstrip(".") for path in found if path not in skipped})

@@ -431,11 +431,6 @@ def test_entrypoint_of_non_python_module_command_is_an_error(command: list[str])
         entrypoint_of(component, "spec.predictor")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="entrypoint_of always names containers[0] in its error, even when the bad container is the "
-    "kserve-container at another index",
-)
 def test_entrypoint_error_names_the_index_of_the_kserve_container() -> None:
     component = component_with(
         {"name": "sidecar", "command": ["envoy"]}, {"name": "kserve-container", "command": ["./x"]}
@@ -466,6 +461,7 @@ def test_unhonoured_fields_reports_unknown_fields_at_every_level() -> None:
     assert unhonoured_fields(service) == [
         "metadata.uid",
         "spec.explainer",
+        "spec.predictor.batcher",
         "spec.predictor.batcher.extra",
         "spec.predictor.model",
         "spec.transformer.containers[0].volumeMounts",
@@ -493,9 +489,9 @@ def test_unhonoured_fields_reports_container_fields_the_local_runtime_ignores() 
     ]
 
 
-@pytest.mark.parametrize("metric", ["cpu", "memory"])
+@pytest.mark.parametrize("metric", ["cpu", "memory", "rps"])
 def test_unhonoured_fields_reports_resource_scale_metrics(metric: str) -> None:
-    """KServe's HPA metrics (cpu, memory) have no local equivalent; concurrency does."""
+    """KServe's HPA metrics (cpu, memory) and Knative's rps have no local equivalent; concurrency does."""
     service = parse_inference_service(with_predictor(scaleMetric=metric, scaleTarget=70))
     assert unhonoured_fields(service) == ["spec.predictor.scaleMetric"]
 
@@ -509,7 +505,6 @@ def test_unhonoured_fields_does_not_report_honoured_fields() -> None:
         containerConcurrency=10,
         canaryTrafficPercent=10,
         logger={"mode": "request", "url": "http://sink", "metadataHeaders": ["x"]},
-        batcher={"maxBatchSize": 4, "maxLatency": 100},
         annotations={"autoscaling.knative.dev/window": "30s"},
         labels={"a": "b"},
     )
@@ -544,11 +539,6 @@ def test_unhonoured_fields_of_the_iris_manifest_are_the_cluster_only_container_f
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scaleMetric: rps with a scaleTarget is silently dropped: plan.autoscaling_for only maps "
-    "concurrency, and unhonoured_fields only reports cpu/memory",
-)
 def test_unhonoured_fields_reports_an_rps_scale_target_the_planner_ignores() -> None:
     """KServe: ``scaleMetric: rps`` + ``scaleTarget`` is a Knative RPS target; the spec promises no silent drop."""
     from local.plan import autoscaling_for
@@ -556,3 +546,9 @@ def test_unhonoured_fields_reports_an_rps_scale_target_the_planner_ignores() -> 
     service = parse_inference_service(with_predictor(scaleMetric="rps", scaleTarget=5))
     mapped = autoscaling_for(service.spec.predictor, {}, "spec.predictor").target_ongoing_requests == 5.0
     assert mapped or "spec.predictor.scaleMetric" in unhonoured_fields(service)
+
+
+def test_unhonoured_fields_reports_the_batcher_not_yet_served_locally() -> None:
+    """KServe's batcher (agent-side batching) is not applied by the local runtime: reported, not dropped."""
+    service = parse_inference_service(with_predictor(batcher={"maxBatchSize": 4, "maxLatency": 100}))
+    assert unhonoured_fields(service) == ["spec.predictor.batcher"]
