@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import pkgutil
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
@@ -42,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # KServe's own routes use FastAPI's ORJSONResponse, deprecated upstream: not the user's concern.
+    warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated")
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler

@@ -36,17 +36,30 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--sink", action="store_true", help="also run the event sink (isvc sink) for the services' loggers"
     )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="DB",
+        help="revision store: services and revisions survive a restart (default .isvc/state.db, env ISVC_STATE_DIR)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from local.gateway.server import GatewayOptions
     from local.gateway.server import run as run_gateway
+    from local.revision_store import default_path
     from local.spec import load_inference_services
 
     for path in args.filename:  # fail fast, before Ray starts
         load_inference_services(path)
     options = GatewayOptions(
-        host=args.host, port=args.port, grpc_port=args.grpc_port or None, files=args.filename, start_sink=args.sink
+        host=args.host,
+        port=args.port,
+        grpc_port=args.grpc_port or None,
+        files=args.filename,
+        start_sink=args.sink,
+        state_path=args.state or default_path(),
     )
     return run_gateway(options, log=lambda line: print(line, flush=True))

@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, ORJSONResponse
+from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from local.errors import IsvcError, NotFoundError
@@ -80,6 +81,12 @@ def _api_router(controller: Controller) -> APIRouter:
         await _close_retired_loggers(controller)
         return {"apiVersion": "v1", "kind": "List", "items": applied}
 
+    @router.post("/namespaces/{namespace}/inferenceservices/{name}/rollout")
+    async def rollout(namespace: str, name: str, request: Request) -> dict[str, Any]:
+        body = RolloutRequest.model_validate(await request.json())
+        await asyncio.to_thread(controller.rollout, name, body.action, body.component, body.percent)
+        return await asyncio.to_thread(controller.as_resource, name)
+
     @router.delete("/namespaces/{namespace}/inferenceservices/{name}")
     async def delete_service(namespace: str, name: str) -> dict[str, Any]:
         await asyncio.to_thread(controller.delete, name)
@@ -87,6 +94,29 @@ def _api_router(controller: Controller) -> APIRouter:
         return {"kind": "Status", "status": "Success", "details": {"name": name}}
 
     return router
+
+
+def _revisions_router(controller: Controller) -> APIRouter:
+    """Knative's revision list, as ``kubectl get revisions -l serving.kserve.io/inferenceservice=NAME``."""
+    router = APIRouter(prefix="/apis/serving.knative.dev/v1")
+
+    @router.get("/namespaces/{namespace}/revisions")
+    async def list_revisions(namespace: str, labelSelector: str = "") -> dict[str, Any]:
+        wanted = dict(part.split("=", 1) for part in labelSelector.split(",") if "=" in part)
+        name = wanted.get("serving.kserve.io/inferenceservice")
+        names = [name] if name else sorted(controller.services)
+        items = [item for service in names for item in controller.revisions(service)]
+        return {"apiVersion": "v1", "kind": "List", "items": items}
+
+    return router
+
+
+class RolloutRequest(BaseModel):
+    """Body of ``POST .../inferenceservices/{name}/rollout``."""
+
+    action: Literal["canary", "promote", "rollback"]
+    component: Literal["predictor", "transformer"] = "predictor"
+    percent: int | None = Field(default=None, ge=0, le=100)
 
 
 def _versioned_router(controller: Controller, app: FastAPI) -> APIRouter:
@@ -130,6 +160,7 @@ def build_gateway_app(controller: Controller) -> FastAPI:
 
     app = FastAPI(title="isvc-kit local gateway", docs_url=None, redoc_url=None, default_response_class=ORJSONResponse)
     app.include_router(_api_router(controller))
+    app.include_router(_revisions_router(controller))
     app.include_router(_versioned_router(controller, app))
     build_rest_app(repository=controller.repository, app=app)
     app.add_exception_handler(IsvcError, _isvc_error_handler)

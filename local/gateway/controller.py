@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from local.components import model_name_of
-from local.errors import ConflictError, NotFoundError
+from local.errors import ConflictError, NotFoundError, SpecError
 from local.gateway import metrics
 from local.gateway.inference_log import local_logger_url, replica_logger_config
 from local.gateway.routing import ComponentRoute, IsvcModel, RouteTable
 from local.logger import DEFAULT_SINK_URL, EventContext, InferenceLogger
-from local.plan import ComponentPlan, Revision, route_traffic
+from local.plan import ComponentPlan, ComponentState, Revision, route_traffic
 from local.plan import plan_service as plan_service_fn
+from local.revision_store import RevisionStore
 from local.spec import InferenceService, unhonoured_fields
 
 
@@ -45,8 +46,16 @@ class ServiceEntry:
 class Controller:
     """Owns the services applied to one local runtime."""
 
-    def __init__(self, runtime: Runtime, repository: Any, base_url: str, local_sink_url: str = DEFAULT_SINK_URL):
+    def __init__(
+        self,
+        runtime: Runtime,
+        repository: Any,
+        base_url: str,
+        local_sink_url: str = DEFAULT_SINK_URL,
+        store: RevisionStore | None = None,
+    ):
         self.runtime = runtime
+        self.store = store
         self.repository = repository
         self.base_url = base_url
         self.local_sink_url = local_sink_url
@@ -73,7 +82,10 @@ class Controller:
             spec, EventContext(service.name, service.namespace, name, source=f"{service.name}-{name}")
         )
 
-    def apply(self, service: InferenceService) -> dict[str, Any]:
+    def apply(
+        self, service: InferenceService, state_overrides: dict[str, ComponentState] | None = None
+    ) -> dict[str, Any]:
+        """Create or update a service: new revisions for changed components, traffic as KServe splits it."""
         with self._lock:
             entry = self.services.get(service.name)
             model_name = model_name_of(_entry_args(service))
@@ -82,7 +94,11 @@ class Controller:
                     raise ConflictError(
                         f"model name {model_name!r} is already served by InferenceService {other.service.name!r}"
                     )
-            previous = {name: plan.state for name, plan in entry.plans.items()} if entry else {}
+            if entry is not None:
+                previous = {name: plan.state for name, plan in entry.plans.items()}
+            else:  # after a restart, revisions continue from the store
+                previous = self.store.states(service.name) if self.store else {}
+            previous.update(state_overrides or {})
             plan = plan_service_fn(service, previous)
             if entry is None or entry.model.name != model_name:
                 if entry is not None:
@@ -109,6 +125,9 @@ class Controller:
             self._route(entry)
             self.services[service.name] = entry
             self.repository.update(entry.model)
+            if self.store is not None:
+                states = {name: component_plan.state for name, component_plan in plans.items()}
+                self.store.save(service.name, service.namespace, service.model_dump(mode="json"), states)
             return self.status(service.name)
 
     def _rollout(self, entry: ServiceEntry, plan: ComponentPlan, results: dict[str, Any]) -> ComponentPlan:
@@ -150,7 +169,7 @@ class Controller:
         }
         revisions = frozenset(t.revision for plan in entry.plans.values() for t in plan.traffic)
         entry_component = "transformer" if "transformer" in components else "predictor"
-        entry.model.set_routes(RouteTable(entry_component, components, revisions))
+        entry.model.set_routes(RouteTable(entry_component, components, revisions, entry.service.tag_routing))
 
     def delete(self, name: str) -> None:
         with self._lock:
@@ -164,6 +183,94 @@ class Controller:
                 for revision in plan.state.revisions:
                     if revision.name in entry.ready_revisions:
                         self.runtime.delete(revision.name)
+            if self.store is not None:
+                self.store.delete(name)
+
+    def rollout(self, name: str, action: str, component: str = "predictor", percent: int | None = None) -> None:
+        """``isvc rollout canary|promote|rollback``: change the canary split as KServe's spec would.
+
+        canary P sets ``canaryTrafficPercent: P``; promote removes it; rollback sets 0 while a canary
+        runs, and after a promotion goes back to ``previousRolledoutRevision`` pinned with P = 0 (what
+        re-applying the old spec does on a cluster, without a new revision).
+        """
+        entry = self.get(name)
+        plan = entry.plans.get(component)
+        if plan is None:
+            raise NotFoundError(f"InferenceService {name!r} has no {component}")
+        overrides: dict[str, ComponentState] = {}
+        if action == "canary":
+            if percent is None or not 0 <= percent <= 100:
+                raise SpecError(f"spec.{component}.canaryTrafficPercent: must be 0..100, got {percent}")
+            new_percent: int | None = percent
+        elif action == "promote":
+            new_percent = None
+        elif action == "rollback":
+            new_percent = 0
+            state = plan.state
+            canary_running = any(t.tag == "latest" for t in plan.traffic)
+            if not canary_running:
+                if state.previous_rolled_out is None:
+                    raise ConflictError(f"{name}: {component} has no previous rolled-out revision to roll back to")
+                overrides[component] = replace(
+                    state, latest_rolled_out=state.previous_rolled_out, previous_rolled_out=state.latest_rolled_out
+                )
+        else:
+            raise SpecError(f"unknown rollout action {action!r}")
+        document = entry.service.model_dump(mode="json", exclude_none=True)
+        document["spec"][component].pop("canaryTrafficPercent", None)
+        if new_percent is not None:
+            document["spec"][component]["canaryTrafficPercent"] = new_percent
+        self.apply(InferenceService.model_validate(document), overrides)
+
+    def revisions(self, name: str) -> list[dict[str, Any]]:
+        """Every revision of a service as a Knative ``Revision`` object (what the cluster lists)."""
+        entry = self.get(name)
+        items = []
+        for component, plan in entry.plans.items():
+            for revision in plan.state.revisions:
+                failed = plan.state.failed.get(revision.name)
+                condition = {"type": "Ready", "status": "False" if failed else "True"}
+                if failed:
+                    condition |= {"reason": "RevisionFailed", "message": failed}
+                labels = {
+                    "serving.kserve.io/inferenceservice": name,
+                    "component": component,
+                    "serving.knative.dev/configurationGeneration": str(revision.number),
+                }
+                items.append(
+                    {
+                        "apiVersion": "serving.knative.dev/v1",
+                        "kind": "Revision",
+                        "metadata": {
+                            "name": revision.name,
+                            "namespace": entry.service.namespace,
+                            "creationTimestamp": self.store.created(revision.name) if self.store else None,
+                            "labels": labels,
+                        },
+                        "spec": {
+                            "containers": [
+                                {
+                                    "command": ["python", "-m", revision.entrypoint.module],
+                                    "args": list(revision.entrypoint.args),
+                                }
+                            ]
+                        },
+                        "status": {"conditions": [condition]},
+                    }
+                )
+        return items
+
+    def restore(self) -> list[str]:
+        """Re-apply every service of the store (after `isvc up` again); returns their names."""
+        if self.store is None:
+            return []
+        restored = []
+        for name in self.store.services():
+            document = self.store.spec(name)
+            if document is not None and name not in self.services:
+                self.apply(InferenceService.model_validate(document))
+                restored.append(name)
+        return restored
 
     def get(self, name: str) -> ServiceEntry:
         entry = self.services.get(name)

@@ -24,6 +24,7 @@ from kserve.protocol.infer_type import InferRequest
 
 from local.errors import NotFoundError
 from local.gateway import metrics
+from local.spec import TAG_ROUTING_ANNOTATION
 
 TAG_HEADER = "x-isvc-tag"
 
@@ -34,12 +35,10 @@ class ComponentRoute:
 
     targets: tuple[tuple[str, int, str | None], ...]
 
-    def pick(self, rng: random.Random, tag: str | None = None) -> str:
-        if tag:
-            for revision, _, target_tag in self.targets:
-                if target_tag == tag:
-                    return revision
-            raise NotFoundError(f"no revision tagged {tag!r}")
+    def tagged(self, tag: str) -> str | None:
+        return next((revision for revision, _, target_tag in self.targets if target_tag == tag), None)
+
+    def pick(self, rng: random.Random) -> str:
         weighted = [(revision, percent) for revision, percent, _ in self.targets if percent > 0]
         if not weighted:
             raise ModelNotReady("", "no ready revision receives traffic")
@@ -54,6 +53,20 @@ class RouteTable:
     entry_component: str
     components: dict[str, ComponentRoute]
     revisions: frozenset[str] = field(default_factory=frozenset)
+    tag_routing: bool = False
+
+    def choose(self, rng: random.Random, tag: str | None) -> dict[str, str]:
+        """One revision per component: by the split, or the one tagged ``tag`` (latest/prev)."""
+        chosen = {name: route.pick(rng) for name, route in self.components.items()}
+        if tag:
+            if not self.tag_routing:
+                raise NotFoundError(f"tag routing is off: annotate {TAG_ROUTING_ANNOTATION}: 'true' to reach {tag!r}")
+            tagged = {name: route.tagged(tag) for name, route in self.components.items()}
+            found = {name: revision for name, revision in tagged.items() if revision}
+            if not found:
+                raise NotFoundError(f"no revision is tagged {tag!r}")
+            chosen.update(found)
+        return chosen
 
 
 class IsvcModel(InferenceModel):
@@ -82,8 +95,7 @@ class IsvcModel(InferenceModel):
         table = self._table
         if table is None or not self.ready:
             raise ModelNotReady(self.name)
-        tag = (headers or {}).get(TAG_HEADER)
-        chosen = {name: route.pick(self._rng, tag) for name, route in table.components.items()}
+        chosen = table.choose(self._rng, request_tag(headers or {}))
         if pinned_revision is not None:
             if pinned_revision not in table.revisions:
                 raise NotFoundError(f"revision {pinned_revision!r} of {self.service} is not deployed")
@@ -108,7 +120,7 @@ class IsvcModel(InferenceModel):
         table = self._table
         if table is None:
             raise ModelNotReady(self.name)
-        revision = table.components[table.entry_component].pick(self._rng)
+        revision = table.components[table.entry_component].pick(self._rng)  # any: same model interface
         if revision not in self._metadata:
             self._metadata[revision] = await self._handle_for(revision).metadata()
         return self._metadata[revision]
@@ -118,6 +130,17 @@ class IsvcModel(InferenceModel):
 
     async def get_output_types(self) -> list[dict[str, Any]]:
         return list((await self._entry_metadata())["outputs"])
+
+
+def request_tag(headers: dict[str, str]) -> str | None:
+    """KServe's tag routing: ``latest-``/``prev-`` host prefix, or the kit's ``x-isvc-tag`` header."""
+    if headers.get(TAG_HEADER):
+        return headers[TAG_HEADER]
+    host = headers.get("host", "")
+    for tag in ("latest", "prev"):
+        if host.startswith(f"{tag}-"):
+            return tag
+    return None
 
 
 def _picklable(body: Any) -> Any:

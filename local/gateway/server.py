@@ -28,6 +28,7 @@ class GatewayOptions:
     grpc_port: int | None = DEFAULT_GRPC_PORT
     files: Sequence[Path] = ()
     start_sink: bool = False
+    state_path: Path | None = None
 
 
 def build_gateway(options: GatewayOptions, runtime: Any) -> tuple[Any, Any]:
@@ -36,8 +37,10 @@ def build_gateway(options: GatewayOptions, runtime: Any) -> tuple[Any, Any]:
 
     from local.gateway.app import build_gateway_app
     from local.gateway.controller import Controller
+    from local.revision_store import RevisionStore
 
-    controller = Controller(runtime, ModelRepository(), f"http://{options.host}:{options.port}")
+    store = RevisionStore(options.state_path) if options.state_path is not None else None
+    controller = Controller(runtime, ModelRepository(), f"http://{options.host}:{options.port}", store=store)
     return controller, build_gateway_app(controller)
 
 
@@ -76,18 +79,25 @@ async def serve_gateway(app: Any, options: GatewayOptions, server: Any = None) -
         tasks.append(asyncio.create_task(_grpc_server(app, options)))
     try:
         await tasks[0]
-        controller = getattr(app.state, "controller", None)
-        if controller is not None:  # deliver the inference-log events still queued
-            loggers = [entry.logger for entry in controller.services.values() if entry.logger is not None]
-            await asyncio.gather(*(logger.close(drain_timeout=5.0) for logger in loggers), return_exceptions=True)
-            close_clients = getattr(controller.runtime, "close_clients", None)
-            if close_clients is not None:
-                await close_clients()
     finally:
+        # Also on Ctrl-C (uvicorn re-raises the signal once it has stopped): stop gRPC, deliver the
+        # inference-log events still queued, close the Ray handles while their loop still runs.
         for task in tasks[1:]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await _drain(app)
+
+
+async def _drain(app: Any) -> None:
+    controller = getattr(app.state, "controller", None)
+    if controller is None:
+        return
+    loggers = [entry.logger for entry in controller.services.values() if entry.logger is not None]
+    await asyncio.gather(*(logger.close(drain_timeout=5.0) for logger in loggers), return_exceptions=True)
+    close_clients = getattr(controller.runtime, "close_clients", None)
+    if close_clients is not None:
+        await close_clients()
 
 
 async def _grpc_server(app: Any, options: GatewayOptions) -> None:
@@ -116,9 +126,13 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print) -> int:
     runtime.start()
     try:
         controller, app = build_gateway(options, runtime)
+        if controller.store is not None and controller.store.services():
+            log(f"restoring {', '.join(controller.store.services())} from {controller.store.path} ...")
+            controller.restore()
         apply_files(controller, options.files, log)
+        grpc = f"gRPC {options.host}:{options.grpc_port}" if options.grpc_port else "gRPC off"
         log(
-            f"gateway at http://{options.host}:{options.port} (gRPC {options.host}:{options.grpc_port}), "
+            f"gateway at http://{options.host}:{options.port} ({grpc}), "
             f"up in {time.monotonic() - started:.1f}s; Ctrl-C stops"
         )
         for name in controller.services:

@@ -179,6 +179,8 @@ class RayRuntime:
         import ray
         from ray import serve
 
+        # Handles of the finished gateway loop complain while Serve stops; they are gone anyway.
+        logging.getLogger("ray.serve").setLevel(logging.CRITICAL)
         serve.shutdown()
         if self._owns_ray:
             ray.shutdown()
