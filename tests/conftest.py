@@ -164,3 +164,17 @@ def ray_gateway(tmp_path_factory: pytest.TempPathFactory) -> Any:
         runtime.shutdown()
         sink.terminate()
         sink.wait(timeout=10)
+
+
+def apply_yaml(gateway: Any, text: str) -> dict[str, Any]:
+    """Apply YAML to the session's runtime through its HTTP API, as `isvc apply` does."""
+    import httpx
+
+    response = httpx.post(
+        f"{gateway.url}/apis/serving.kserve.io/v1beta1/namespaces/_all/inferenceservices",
+        content=text.encode(),
+        timeout=300,
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items[-1]
