@@ -1,15 +1,18 @@
 """Canary rollouts on a real KServe cluster (``isvc rollout ... --cluster``), and the pure rollout model
 shared with the local runtime.
 
-``local.cluster.rollout`` is pure (no I/O): it parses rollout status, builds history rows and builds the
-JSON merge patches. ``local.cluster.client`` talks to the cluster through the ``kubernetes`` client.
-KServe semantics (from its controller): see the ``rollout`` module docstring. Promotion *removes*
-``canaryTrafficPercent`` (merge patch ``null``), as KServe's canary docs do; roll back is ``0``.
+The rollout model is pure (no I/O), in three modules: ``local.cluster.patches`` validates and builds the
+JSON merge patches, ``local.cluster.status`` parses rollout status (and holds the wait predicates),
+``local.cluster.history`` builds history rows. ``local.cluster.rollout`` re-exports all of their public
+names (import from there). ``local.cluster.client`` talks to the cluster through the ``kubernetes`` client.
+KServe routing semantics (from its controller): see the ``status`` module docstring. Promotion *removes*
+``canaryTrafficPercent`` (merge patch ``null``), as KServe's canary docs do; roll back is ``0`` (see
+``patches``).
 
-Public API
-----------
+Public API (all re-exported by ``local.cluster.rollout``)
+---------------------------------------------------------
 
-``local.cluster.rollout``::
+``local.cluster.patches``::
 
     COMPONENTS = ("predictor", "transformer", "explainer")
     validate_percent(percent: int | str) -> int            # SpecError unless an integer 0..100
@@ -18,6 +21,8 @@ Public API
     promote_patch(component)         -> {"spec": {component: {"canaryTrafficPercent": None}}}   # removes it
     rollback_patch(component)        -> {"spec": {component: {"canaryTrafficPercent": 0}}}
     require_component(resource: dict, component) -> None  # NotFoundError if spec has no such component
+
+``local.cluster.status``::
 
     RolloutStatus.parse(obj) -> RolloutStatus   # a whole InferenceService dict (cluster, or the local
                                                 # runtime's as_resource()) or a bare status dict (status())
@@ -35,14 +40,17 @@ Public API
     Condition(type, status, reason, message, last_transition_time).is_true
 
     STATUS_HEADERS; status_rows(status) -> list[tuple]         # for local.cli._output.table
+
+    # predicates over RolloutStatus, for ClusterClient.wait_for (or polling the local runtime)
+    canary_applied(component, percent) / promoted(component) / rolled_back(component) / ready()
+
+``local.cluster.history``::
+
     HISTORY_HEADERS; RevisionInfo.row() -> tuple               # COMPONENT REVISION CREATED READY TRAFFIC TAG ROLE
     RevisionInfo(name, component, created, ready, traffic_percent, tags, roles, generation, reason)
       .role -> "latest,rolled-out" ...   roles from ROLE_LATEST / ROLE_ROLLED_OUT / ROLE_PREVIOUS / ROLE_FAILED
     revision_history(revision_list: dict | list[dict], status) -> list[RevisionInfo]   # Knative RevisionList
     history_from_status(status) -> list[RevisionInfo]          # local runtime: revisions named by the status
-
-    # predicates over RolloutStatus, for ClusterClient.wait_for (or polling the local runtime)
-    canary_applied(component, percent) / promoted(component) / rolled_back(component) / ready()
 
 ``local.cluster.client``::
 

@@ -1,524 +1,89 @@
-"""Canary rollouts, pure: parse an InferenceService's rollout status, build the history, build the patches.
+"""Canary rollouts, pure: the one import point for the rollout model, re-exporting its three modules.
 
-Nothing here talks to a cluster. The parser reads the ``status.components`` / ``status.conditions`` shape
-KServe writes (serving.kserve.io/v1beta1, Knative mode) and accepts, unchanged, the status dict the local
-runtime returns (``Controller.status()``; same field names, no ``url`` per traffic entry).
-
-How KServe routes, as its controller does it (``createKnativeService`` / ``PropagateStatus``):
-
-* ``canaryTrafficPercent: P`` with a ``latestRolledoutRevision``: P% to the latest ready revision
-  (``latestRevision: true``, tag ``latest`` only with ``serving.kserve.io/enable-tag-routing: "true"``),
-  100-P% to ``latestRolledoutRevision`` (tag ``prev``); the ``prev`` entry is omitted when P = 100.
-* no ``canaryTrafficPercent``: 100% to the latest ready revision ("blue-green").
-* once the latest ready revision has 100%, it becomes ``latestRolledoutRevision`` and the former one
-  ``previousRolledoutRevision``.
-
-Promotion removes ``canaryTrafficPercent`` (KServe's canary docs: "promote the canary model by removing the
-canaryTrafficPercent field"). Setting 100 routes the same way, but leaves a canary setting in the spec that
-silently applies to the next revision; a JSON merge patch with ``null`` removes the field. Roll back is
-``canaryTrafficPercent: 0``: the new revision stays deployed with 0%, the rolled-out one takes 100%.
+``local.cluster.patches`` validates and builds the JSON merge patches, ``local.cluster.status`` parses and
+tabulates rollout status and holds the wait predicates, ``local.cluster.history`` builds the revision
+history. Nothing here talks to a cluster; ``from local.cluster.rollout import ...`` keeps working for all
+of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
-
-from local.errors import NotFoundError, SpecError
-
-COMPONENTS = ("predictor", "transformer", "explainer")
-
-#: Knative revision labels KServe puts on every revision of an InferenceService component.
-ISVC_LABEL = "serving.kserve.io/inferenceservice"
-COMPONENT_LABEL = "component"
-CONFIGURATION_GENERATION_LABEL = "serving.knative.dev/configurationGeneration"
-
-ROLE_LATEST = "latest"
-ROLE_ROLLED_OUT = "rolled-out"
-ROLE_PREVIOUS = "previous"
-ROLE_FAILED = "failed"
-
-PHASE_STABLE = "stable"
-PHASE_CANARY = "canary"
-PHASE_ROLLED_BACK = "rolled-back"
-PHASE_PROGRESSING = "progressing"
-PHASE_FAILED = "failed"
-PHASE_PENDING = "pending"
-
-
-# ---------------------------------------------------------------- request bodies
-
-
-def validate_component(component: str) -> str:
-    if component not in COMPONENTS:
-        raise SpecError(f"component must be one of {', '.join(COMPONENTS)}, got {component!r}")
-    return component
-
-
-def validate_percent(percent: Any) -> int:
-    """``percent`` as an int in 0..100, else a SpecError naming the bad value."""
-    if isinstance(percent, bool) or not isinstance(percent, int | str):
-        raise SpecError(f"canary percent must be an integer from 0 to 100, got {percent!r}")
-    try:
-        value = int(percent)
-    except ValueError:
-        raise SpecError(f"canary percent must be an integer from 0 to 100, got {percent!r}") from None
-    if not 0 <= value <= 100:
-        raise SpecError(f"canary percent must be an integer from 0 to 100, got {value}")
-    return value
-
-
-def canary_patch(component: str, percent: Any) -> dict[str, Any]:
-    """JSON merge patch: send ``percent``% of the component's traffic to its latest ready revision."""
-    return {"spec": {validate_component(component): {"canaryTrafficPercent": validate_percent(percent)}}}
-
-
-def promote_patch(component: str) -> dict[str, Any]:
-    """JSON merge patch removing ``canaryTrafficPercent`` (``null`` deletes a key in a merge patch)."""
-    return {"spec": {validate_component(component): {"canaryTrafficPercent": None}}}
-
-
-def rollback_patch(component: str) -> dict[str, Any]:
-    """JSON merge patch pinning 100% on ``latestRolledoutRevision`` (``canaryTrafficPercent: 0``)."""
-    return canary_patch(component, 0)
-
-
-def require_component(resource: Mapping[str, Any], component: str) -> None:
-    """NotFoundError unless the InferenceService's spec has ``component`` (a patch would invent one)."""
-    validate_component(component)
-    spec = resource.get("spec") or {}
-    if component not in spec:
-        name = (resource.get("metadata") or {}).get("name", "?")
-        present = ", ".join(c for c in COMPONENTS if c in spec) or "none"
-        raise NotFoundError(f"InferenceService {name!r} has no {component} (components: {present})")
-
-
-# ---------------------------------------------------------------- status
-
-
-@dataclass(frozen=True)
-class Condition:
-    type: str
-    status: str
-    reason: str | None = None
-    message: str | None = None
-    last_transition_time: str | None = None
-
-    @property
-    def is_true(self) -> bool:
-        return self.status == "True"
-
-    @property
-    def value(self) -> bool | None:
-        """True / False, or None for ``Unknown`` (still reconciling)."""
-        return {"True": True, "False": False}.get(self.status)
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> Condition:
-        return cls(
-            type=str(raw.get("type", "")),
-            status=str(raw.get("status", "Unknown")),
-            reason=raw.get("reason"),
-            message=raw.get("message"),
-            last_transition_time=raw.get("lastTransitionTime"),
-        )
-
-
-@dataclass(frozen=True)
-class TrafficEntry:
-    revision: str | None
-    percent: int
-    tag: str | None = None
-    latest_revision: bool = False
-    url: str | None = None
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> TrafficEntry:
-        return cls(
-            revision=raw.get("revisionName"),
-            percent=int(raw.get("percent") or 0),
-            tag=raw.get("tag") or None,
-            latest_revision=bool(raw.get("latestRevision", False)),
-            url=raw.get("url"),
-        )
-
-
-@dataclass(frozen=True)
-class ComponentRollout:
-    """``status.components.<component>`` plus the component's spec canary setting and Ready condition."""
-
-    component: str
-    latest_created: str | None = None
-    latest_ready: str | None = None
-    latest_rolled_out: str | None = None
-    previous_rolled_out: str | None = None
-    traffic: tuple[TrafficEntry, ...] = ()
-    url: str | None = None
-    canary_traffic_percent: int | None = None  # from spec; None when not set (or not known)
-    ready: bool | None = None  # the <Component>Ready condition; None when absent
-    message: str | None = None  # the <Component>Ready condition's reason/message when not ready
-
-    @classmethod
-    def parse(
-        cls,
-        component: str,
-        raw: Mapping[str, Any],
-        spec: Mapping[str, Any] | None = None,
-        conditions: Iterable[Condition] = (),
-    ) -> ComponentRollout:
-        ready_type = f"{component.capitalize()}Ready"
-        condition = next((c for c in conditions if c.type == ready_type), None)
-        message = None
-        if condition is not None and not condition.is_true:
-            message = ": ".join(p for p in (condition.reason, condition.message) if p) or None
-        percent = (spec or {}).get("canaryTrafficPercent")
-        return cls(
-            component=component,
-            latest_created=raw.get("latestCreatedRevision") or None,
-            latest_ready=raw.get("latestReadyRevision") or None,
-            latest_rolled_out=raw.get("latestRolledoutRevision") or None,
-            previous_rolled_out=raw.get("previousRolledoutRevision") or None,
-            traffic=tuple(TrafficEntry.parse(t) for t in raw.get("traffic") or ()),
-            url=raw.get("url"),
-            canary_traffic_percent=int(percent) if percent is not None else None,
-            ready=None if condition is None else condition.value,
-            message=message,
-        )
-
-    def percent_of(self, revision: str | None) -> int:
-        """Traffic percent routed to ``revision`` (summed over its entries)."""
-        return sum(t.percent for t in self.traffic if revision is not None and t.revision == revision)
-
-    def tags_of(self, revision: str | None) -> tuple[str, ...]:
-        return tuple(t.tag for t in self.traffic if t.tag and revision is not None and t.revision == revision)
-
-    @property
-    def latest_percent(self) -> int | None:
-        """Percent on the ``latestRevision: true`` entries; None when no entry tracks the latest revision."""
-        entries = [t for t in self.traffic if t.latest_revision]
-        return sum(t.percent for t in entries) if entries else None
-
-    @property
-    def stable_percent(self) -> int:
-        """Percent on the pinned (``latestRevision: false``) entries: the ``prev`` side of a canary."""
-        return sum(t.percent for t in self.traffic if not t.latest_revision)
-
-    @property
-    def phase(self) -> str:
-        """stable | canary | rolled-back | progressing | failed | pending."""
-        if not self.traffic:
-            return PHASE_FAILED if self.ready is False else PHASE_PENDING
-        latest = self.latest_percent
-        if latest is not None and 0 < latest < 100:
-            return PHASE_CANARY
-        if latest == 0 and self.stable_percent == 100:
-            return PHASE_ROLLED_BACK
-        if (  # the local runtime lists no 0% entry for the rolled-back revision
-            self.latest_ready
-            and self.latest_rolled_out
-            and self.latest_ready != self.latest_rolled_out
-            and self.percent_of(self.latest_ready) == 0
-            and self.percent_of(self.latest_rolled_out) == 100
-        ):
-            return PHASE_ROLLED_BACK
-        if self.latest_created and self.latest_created != self.latest_ready:
-            return PHASE_FAILED if self.ready is False and self.message else PHASE_PROGRESSING
-        return PHASE_STABLE
-
-    @property
-    def canary_revision(self) -> str | None:
-        """The revision under test in a canary or rolled back: the latest ready one, else None."""
-        return self.latest_ready if self.phase in (PHASE_CANARY, PHASE_ROLLED_BACK) else None
-
-
-@dataclass(frozen=True)
-class RolloutStatus:
-    """An InferenceService's rollout state, from a cluster object or the local runtime's status."""
-
-    name: str | None
-    namespace: str | None
-    url: str | None
-    components: Mapping[str, ComponentRollout]
-    conditions: tuple[Condition, ...] = ()
-    generation: int | None = None
-    observed_generation: int | None = None
-
-    @classmethod
-    def parse(cls, obj: Mapping[str, Any]) -> RolloutStatus:
-        """Parse a whole InferenceService (``metadata``/``spec``/``status``) or a bare status dict."""
-        if "status" in obj or "metadata" in obj or "spec" in obj:
-            metadata = obj.get("metadata") or {}
-            spec = obj.get("spec") or {}
-            status = obj.get("status") or {}
-        else:
-            metadata, spec, status = {}, {}, obj
-        conditions = tuple(Condition.parse(c) for c in status.get("conditions") or ())
-        components = {
-            component: ComponentRollout.parse(component, raw or {}, spec.get(component), conditions)
-            for component, raw in (status.get("components") or {}).items()
-        }
-        # a component in the spec without status yet (just applied) still shows, as pending
-        for component in COMPONENTS:
-            if component in spec and component not in components:
-                components[component] = ComponentRollout.parse(component, {}, spec.get(component), conditions)
-        observed = status.get("observedGeneration")
-        generation = metadata.get("generation")
-        return cls(
-            name=metadata.get("name"),
-            namespace=metadata.get("namespace"),
-            url=status.get("url"),
-            components={c: components[c] for c in sorted(components, key=_component_order)},
-            conditions=conditions,
-            generation=int(generation) if generation is not None else None,
-            observed_generation=int(observed) if observed is not None else None,
-        )
-
-    def condition(self, type_: str) -> Condition | None:
-        return next((c for c in self.conditions if c.type == type_), None)
-
-    @property
-    def ready(self) -> bool | None:
-        condition = self.condition("Ready")
-        return None if condition is None else condition.value
-
-    @property
-    def up_to_date(self) -> bool:
-        """The controller has observed the latest spec (always True when generations are unknown)."""
-        if self.generation is None or self.observed_generation is None:
-            return True
-        return self.observed_generation >= self.generation
-
-    def component(self, component: str) -> ComponentRollout:
-        try:
-            return self.components[component]
-        except KeyError:
-            present = ", ".join(self.components) or "none"
-            raise NotFoundError(
-                f"InferenceService {self.name or '?'!r} has no {component} status (components: {present})"
-            ) from None
-
-
-def _component_order(component: str) -> tuple[int, str]:
-    return (COMPONENTS.index(component) if component in COMPONENTS else len(COMPONENTS), component)
-
-
-STATUS_HEADERS = ("COMPONENT", "PHASE", "LATEST", "LATEST%", "ROLLED-OUT", "PREVIOUS", "CANARY%", "READY")
-
-
-def status_rows(status: RolloutStatus) -> list[tuple[Any, ...]]:
-    """One row per component for ``local.cli._output.table(STATUS_HEADERS, rows)``."""
-    rows = []
-    for c in status.components.values():
-        rows.append(
-            (
-                c.component,
-                c.phase,
-                c.latest_ready or c.latest_created,
-                c.percent_of(c.latest_ready),
-                c.latest_rolled_out,
-                c.previous_rolled_out,
-                c.canary_traffic_percent,
-                {True: "True", False: "False", None: "Unknown"}[c.ready],
-            )
-        )
-    return rows
-
-
-# ---------------------------------------------------------------- predicates (for ClusterClient.wait_for)
-
-Predicate = Callable[[RolloutStatus], bool]
-
-
-def canary_applied(component: str, percent: int) -> Predicate:
-    """The split is live: the latest ready revision carries ``percent``%, the rolled-out one the rest."""
-    percent = validate_percent(percent)
-
-    def check(status: RolloutStatus) -> bool:
-        c = status.components.get(component)
-        if c is None or not status.up_to_date or c.latest_ready is None:
-            return False
-        if c.latest_ready != c.latest_created:  # the new revision is not ready yet: KServe keeps the old split
-            return False
-        if c.latest_rolled_out is None or c.latest_rolled_out == c.latest_ready:
-            return c.percent_of(c.latest_ready) == 100  # first deploy or nothing new: all on latest
-        return c.percent_of(c.latest_ready) == percent and c.percent_of(c.latest_rolled_out) == 100 - percent
-
-    return check
-
-
-def promoted(component: str) -> Predicate:
-    """The latest ready revision has 100% and is recorded as ``latestRolledoutRevision``."""
-
-    def check(status: RolloutStatus) -> bool:
-        c = status.components.get(component)
-        return (
-            c is not None
-            and status.up_to_date
-            and c.latest_ready is not None
-            and c.latest_ready == c.latest_created
-            and c.latest_rolled_out == c.latest_ready
-            and c.percent_of(c.latest_ready) == 100
-        )
-
-    return check
-
-
-def rolled_back(component: str) -> Predicate:
-    """The rolled-out revision has 100% again; the latest revision keeps no traffic."""
-
-    def check(status: RolloutStatus) -> bool:
-        c = status.components.get(component)
-        return (
-            c is not None
-            and status.up_to_date
-            and c.latest_rolled_out is not None
-            and c.percent_of(c.latest_rolled_out) == 100
-            and (c.latest_percent or 0) == 0
-        )
-
-    return check
-
-
-def ready() -> Predicate:
-    def check(status: RolloutStatus) -> bool:
-        return status.up_to_date and status.ready is True
-
-    return check
-
-
-# ---------------------------------------------------------------- history
-
-
-@dataclass(frozen=True)
-class RevisionInfo:
-    """One row of ``isvc rollout history``: a Knative revision and its part in the rollout."""
-
-    name: str
-    component: str | None
-    created: str | None = None
-    ready: bool | None = None
-    traffic_percent: int = 0
-    tags: tuple[str, ...] = ()
-    roles: tuple[str, ...] = ()
-    generation: int | None = None  # serving.knative.dev/configurationGeneration
-    reason: str | None = None  # why a revision is not ready
-
-    @property
-    def role(self) -> str:
-        return ",".join(self.roles)
-
-    @property
-    def tag(self) -> str:
-        return ",".join(self.tags)
-
-    def row(self) -> tuple[Any, ...]:
-        ready = {True: "True", False: "False", None: "Unknown"}[self.ready]
-        return (self.component, self.name, self.created, ready, self.traffic_percent, self.tag, self.role)
-
-
-HISTORY_HEADERS = ("COMPONENT", "REVISION", "CREATED", "READY", "TRAFFIC", "TAG", "ROLE")
-
-
-def _roles(name: str, c: ComponentRollout | None, ready: bool | None) -> tuple[str, ...]:
-    roles: list[str] = []
-    if c is not None:
-        if name == c.latest_created:
-            roles.append(ROLE_LATEST)
-        if name == c.latest_rolled_out:
-            roles.append(ROLE_ROLLED_OUT)
-        if name == c.previous_rolled_out:
-            roles.append(ROLE_PREVIOUS)
-    if ready is False:
-        roles.append(ROLE_FAILED)
-    return tuple(roles)
-
-
-def revision_history(
-    revisions: Mapping[str, Any] | Iterable[Mapping[str, Any]], status: RolloutStatus
-) -> list[RevisionInfo]:
-    """Rows from a Knative ``RevisionList`` (or its ``items``), oldest first per component.
-
-    A revision whose Ready condition is False is ``failed``; the other roles come from ``status``.
-    """
-    items = (revisions.get("items") or []) if isinstance(revisions, Mapping) else list(revisions)
-    rows = []
-    for item in items:
-        metadata = item.get("metadata") or {}
-        labels = metadata.get("labels") or {}
-        name = str(metadata.get("name", ""))
-        component = labels.get(COMPONENT_LABEL) or _component_from_name(name, status)
-        conditions = [Condition.parse(c) for c in (item.get("status") or {}).get("conditions") or ()]
-        ready_condition = next((c for c in conditions if c.type == "Ready"), None)
-        ready = None if ready_condition is None else ready_condition.value
-        reason = None
-        if ready_condition is not None and not ready_condition.is_true:
-            reason = ": ".join(p for p in (ready_condition.reason, ready_condition.message) if p) or None
-        c = status.components.get(component) if component else None
-        generation = labels.get(CONFIGURATION_GENERATION_LABEL)
-        rows.append(
-            RevisionInfo(
-                name=name,
-                component=component,
-                created=metadata.get("creationTimestamp"),
-                ready=ready,
-                traffic_percent=c.percent_of(name) if c else 0,
-                tags=c.tags_of(name) if c else (),
-                roles=_roles(name, c, ready),
-                generation=int(generation) if generation is not None else None,
-                reason=reason,
-            )
-        )
-    return sorted(rows, key=_history_key)
-
-
-def history_from_status(status: RolloutStatus) -> list[RevisionInfo]:
-    """Rows from the status alone (the local runtime, which keeps no revision objects): every revision
-    the status names, with its traffic and roles; creation time and readiness only as far as known."""
-    rows = []
-    for c in status.components.values():
-        names = [c.previous_rolled_out, c.latest_rolled_out, c.latest_ready, c.latest_created]
-        names += [t.revision for t in c.traffic]
-        seen: list[str] = []
-        for name in names:
-            if name and name not in seen:
-                seen.append(name)
-        for name in seen:
-            ready: bool | None = True if name in (c.latest_ready, c.latest_rolled_out, c.previous_rolled_out) else None
-            if name == c.latest_created and name != c.latest_ready and c.ready is False and c.message:
-                ready = False
-            rows.append(
-                RevisionInfo(
-                    name=name,
-                    component=c.component,
-                    ready=ready,
-                    traffic_percent=c.percent_of(name),
-                    tags=c.tags_of(name),
-                    roles=_roles(name, c, ready),
-                    generation=_revision_number(name),
-                    reason=c.message if ready is False else None,
-                )
-            )
-    return sorted(rows, key=_history_key)
-
-
-def _component_from_name(name: str, status: RolloutStatus) -> str | None:
-    for component in status.components:
-        if f"-{component}-" in name:
-            return component
-    return None
-
-
-def _revision_number(name: str) -> int | None:
-    suffix = name.rsplit("-", 1)[-1]
-    return int(suffix) if suffix.isdigit() else None
-
-
-def _history_key(row: RevisionInfo) -> tuple[Any, ...]:
-    generation = row.generation if row.generation is not None else _revision_number(row.name)
-    return (
-        _component_order(row.component or "~"),
-        generation if generation is not None else -1,
-        row.created or "",
-        row.name,
-    )
+from local.cluster.history import (
+    COMPONENT_LABEL,
+    CONFIGURATION_GENERATION_LABEL,
+    HISTORY_HEADERS,
+    ISVC_LABEL,
+    ROLE_FAILED,
+    ROLE_LATEST,
+    ROLE_PREVIOUS,
+    ROLE_ROLLED_OUT,
+    RevisionInfo,
+    history_from_status,
+    revision_history,
+)
+from local.cluster.patches import (
+    COMPONENTS,
+    canary_patch,
+    promote_patch,
+    require_component,
+    rollback_patch,
+    validate_component,
+    validate_percent,
+)
+from local.cluster.status import (
+    PHASE_CANARY,
+    PHASE_FAILED,
+    PHASE_PENDING,
+    PHASE_PROGRESSING,
+    PHASE_ROLLED_BACK,
+    PHASE_STABLE,
+    STATUS_HEADERS,
+    ComponentRollout,
+    Condition,
+    Predicate,
+    RolloutStatus,
+    TrafficEntry,
+    canary_applied,
+    promoted,
+    ready,
+    rolled_back,
+    status_rows,
+)
+
+__all__ = [
+    "COMPONENTS",
+    "COMPONENT_LABEL",
+    "CONFIGURATION_GENERATION_LABEL",
+    "HISTORY_HEADERS",
+    "ISVC_LABEL",
+    "PHASE_CANARY",
+    "PHASE_FAILED",
+    "PHASE_PENDING",
+    "PHASE_PROGRESSING",
+    "PHASE_ROLLED_BACK",
+    "PHASE_STABLE",
+    "ROLE_FAILED",
+    "ROLE_LATEST",
+    "ROLE_PREVIOUS",
+    "ROLE_ROLLED_OUT",
+    "STATUS_HEADERS",
+    "ComponentRollout",
+    "Condition",
+    "Predicate",
+    "RevisionInfo",
+    "RolloutStatus",
+    "TrafficEntry",
+    "canary_applied",
+    "canary_patch",
+    "history_from_status",
+    "promote_patch",
+    "promoted",
+    "ready",
+    "require_component",
+    "revision_history",
+    "rollback_patch",
+    "rolled_back",
+    "status_rows",
+    "validate_component",
+    "validate_percent",
+]
