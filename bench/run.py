@@ -133,10 +133,48 @@ def tree_rss_mib(pids: list[int]) -> float:
     return total / 2**20
 
 
-def start_ray(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def bench_manifests(workdir: Path) -> list[Path]:
+    """iris.yaml without loggers (like the pods chain) and `iris-logged` with both loggers (mode all)."""
+    import yaml
+
+    document = yaml.safe_load((REPO / "manifests/iris.yaml").read_text())
+    logged = json.loads(json.dumps(document))
+    for component in ("transformer", "predictor"):
+        document["spec"][component].pop("logger", None)
+        container = logged["spec"][component]["containers"][0]
+        container["args"] = [a.replace("--model_name=iris", "--model_name=iris-logged") for a in container["args"]]
+    logged["metadata"]["name"] = "iris-logged"
+    paths = [workdir / "iris.yaml", workdir / "iris-logged.yaml"]
+    for path, doc in zip(paths, (document, logged), strict=True):
+        path.write_text(yaml.safe_dump(doc))
+    return paths
+
+
+def start_ray(port: int, log_path: Path, workdir: Path) -> subprocess.Popen[bytes]:
+    files = [arg for path in bench_manifests(workdir) for arg in ("-f", str(path))]
+    env = os.environ | {"ISVC_SINK_DB": f"sqlite:///{workdir / 'events.db'}"}
     with log_path.open("wb") as log:
-        cmd = [str(BIN / "isvc"), "up", "-f", "manifests/iris.yaml", "--port", str(port), "--grpc-port", "0"]
-        return subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cmd = [
+            str(BIN / "isvc"),
+            "up",
+            *files,
+            "--port",
+            str(port),
+            "--grpc-port",
+            "0",
+            "--sink",
+            "--state",
+            str(workdir / "state.db"),
+        ]
+        return subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+
+
+def stored_events(workdir: Path) -> int:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(workdir / "events.db")) as db:
+        row = db.execute("SELECT COUNT(*) FROM events WHERE inferenceservicename = 'iris-logged'").fetchone()
+    return int(row[0])
 
 
 def stop_group(proc: subprocess.Popen[bytes], grace_s: float = 30.0) -> None:
@@ -209,12 +247,11 @@ def report(results: Result) -> None:
     rows, startup = results["rows"], results["startup_s"]
     print(f"\n{'':18}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}", end="")
     print(f"   ({results['tool']}, {results['duration_s']} s x {results['rounds']})")
-    for conns in (1, 16):
-        for target in ("pods", "ray"):
-            r = rows[f"{target}@{conns}"]
-            label = f"{target} {conns} client" + ("s" if conns > 1 else "")
-            cells = f"{fmt(r['rps'], '.0f'):>9}{fmt(r['p50'], '.2f'):>9}{fmt(r['p99'], '.2f'):>9}"
-            print(f"{label:18}{cells}{r['errors']:>8}")
+    for conns, target in ((1, "pods"), (1, "ray"), (16, "pods"), (16, "ray"), (16, "ray+logger")):
+        r = rows[f"{target}@{conns}"]
+        label = f"{target} {conns} client" + ("s" if conns > 1 else "")
+        cells = f"{fmt(r['rps'], '.0f'):>9}{fmt(r['p50'], '.2f'):>9}{fmt(r['p99'], '.2f'):>9}"
+        print(f"{label:18}{cells}{r['errors']:>8}")
     for name, goal in results["ratios"].items():
         print(f"{name:24}{fmt(goal['value'], '.2f'):>6}  goal {goal['goal']:<6} {goal['verdict']}")
     print(f"startup: isvc up -> first 200 {fmt(startup['ray'])} s, pods ready {fmt(startup['pods'])} s")
@@ -226,6 +263,7 @@ def report(results: Result) -> None:
             f"cold start after scale-to-zero: {cold['cold_start_s']:.2f} s (HTTP {cold['status']}; "
             f"apply {cold['apply_s']:.1f} s, at zero after {cold['to_zero_s']:.1f} s)"
         )
+    print(f"events stored for iris-logged: {results.get('events_stored')} (4 per request: 2 components x 2)")
     mem = results["memory_mib"]
     print(f"memory RSS: ray runtime {mem['ray']:.0f} MiB, pods {mem['pods']:.0f} MiB ({mem['ray'] / mem['pods']:.1f}x)")
     print(f"results written to {RESULTS.relative_to(REPO)}")
@@ -238,7 +276,8 @@ def benchmark(args: argparse.Namespace) -> Result:
     ray_log = Path(tempfile.gettempdir()) / f"isvc-bench-up-{ray_port}.log"
     results: Result = {"duration_s": duration, "rounds": args.rounds, "ray_log": str(ray_log)}
     print(f">> starting isvc up on {ray_url} (log {ray_log})", flush=True)
-    ray = start_ray(ray_port, ray_log)
+    workdir = Path(tempfile.mkdtemp(prefix="isvc-bench-"))
+    ray = start_ray(ray_port, ray_log, workdir)
     try:
         try:
             results["startup_s"] = {"ray": wait_200(f"{ray_url}/v2/models/iris/infer", 300.0, ray)}
@@ -249,7 +288,11 @@ def benchmark(args: argparse.Namespace) -> Result:
         t0 = time.monotonic()
         with start_chain("predictors.sklearn", common, "transformers.iris", common) as chain:
             results["startup_s"]["pods"] = time.monotonic() - t0
-            urls = {"pods": f"{chain.url}/v2/models/iris/infer", "ray": f"{ray_url}/v2/models/iris/infer"}
+            urls = {
+                "pods": f"{chain.url}/v2/models/iris/infer",
+                "ray": f"{ray_url}/v2/models/iris/infer",
+                "ray+logger": f"{ray_url}/v2/models/iris-logged/infer",
+            }
             print(">> warm-up", flush=True)
             for url in urls.values():
                 load(url, 16, min(3.0, duration))
@@ -260,6 +303,11 @@ def benchmark(args: argparse.Namespace) -> Result:
                         r = load(urls[target], conns, duration)
                         print(f">> {target} @{conns} round {i + 1}: {r}", flush=True)
                         runs.setdefault(f"{target}@{conns}", []).append(r)
+            for i in range(args.rounds):  # logger on (mode all, both components) against off, same run
+                for target in ("ray", "ray+logger") if i % 2 == 0 else ("ray+logger", "ray"):
+                    r = load(urls[target], 16, duration)
+                    print(f">> {target} @16 round {i + 1}: {r}", flush=True)
+                    runs.setdefault(f"{target}@16", []).append(r)
             pod_pids = [p.process.pid for p in (chain.predictor, chain.entry) if p.process is not None]
             results["memory_mib"] = {"pods": tree_rss_mib(pod_pids), "ray": tree_rss_mib([ray.pid])}
         results["tool"] = runs["ray@1"][0]["tool"]
@@ -280,6 +328,15 @@ def benchmark(args: argparse.Namespace) -> Result:
             "ray/pods req/s @16": {"value": rps_ratio, "goal": ">= 2.0", "verdict": _verdict(rps_ratio, 2.0, True)},
             "ray/pods p50 @1": {"value": p50_ratio, "goal": "<= 0.7", "verdict": _verdict(p50_ratio, 0.7, False)},
         }
+        logged, plain = runs["ray+logger@16"], runs["ray@16"][-len(runs["ray+logger@16"]) :]
+        log_ratio = mean([r["rps"] for r in logged]) / mean([r["rps"] for r in plain])  # type: ignore[operator]
+        results["ratios"]["logger on/off req/s @16"] = {
+            "value": log_ratio,
+            "goal": ">= 0.9",
+            "verdict": _verdict(log_ratio, 0.9, True),
+        }
+        time.sleep(3)  # let the loggers drain
+        results["events_stored"] = stored_events(workdir)
         print(">> cold start after scale-to-zero (iris-zero)", flush=True)
         results["cold_start"] = cold_start(ray_url)
     finally:

@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 from local.components import model_name_of
 from local.errors import ConflictError, NotFoundError, SpecError
-from local.gateway import metrics
 from local.gateway.inference_log import local_logger_url, replica_logger_config
 from local.gateway.routing import ComponentRoute, IsvcModel, RouteTable
+from local.gateway.status import render_revisions, render_status
 from local.logger import DEFAULT_SINK_URL, EventContext, InferenceLogger
 from local.plan import ComponentPlan, ComponentState, Revision, route_traffic
 from local.plan import plan_service as plan_service_fn
@@ -224,41 +224,8 @@ class Controller:
 
     def revisions(self, name: str) -> list[dict[str, Any]]:
         """Every revision of a service as a Knative ``Revision`` object (what the cluster lists)."""
-        entry = self.get(name)
-        items = []
-        for component, plan in entry.plans.items():
-            for revision in plan.state.revisions:
-                failed = plan.state.failed.get(revision.name)
-                condition = {"type": "Ready", "status": "False" if failed else "True"}
-                if failed:
-                    condition |= {"reason": "RevisionFailed", "message": failed}
-                labels = {
-                    "serving.kserve.io/inferenceservice": name,
-                    "component": component,
-                    "serving.knative.dev/configurationGeneration": str(revision.number),
-                }
-                items.append(
-                    {
-                        "apiVersion": "serving.knative.dev/v1",
-                        "kind": "Revision",
-                        "metadata": {
-                            "name": revision.name,
-                            "namespace": entry.service.namespace,
-                            "creationTimestamp": self.store.created(revision.name) if self.store else None,
-                            "labels": labels,
-                        },
-                        "spec": {
-                            "containers": [
-                                {
-                                    "command": ["python", "-m", revision.entrypoint.module],
-                                    "args": list(revision.entrypoint.args),
-                                }
-                            ]
-                        },
-                        "status": {"conditions": [condition]},
-                    }
-                )
-        return items
+        store = self.store
+        return render_revisions(self.get(name), lambda revision: store.created(revision) if store else None)
 
     def restore(self) -> list[str]:
         """Re-apply every service of the store (after `isvc up` again); returns their names."""
@@ -279,54 +246,8 @@ class Controller:
         return entry
 
     def status(self, name: str, live: dict[str, Any] | None = None) -> dict[str, Any]:
-        entry = self.get(name)
         live = live if live is not None else self.runtime.statuses()
-        components: dict[str, Any] = {}
-        replicas: dict[str, int] = {}
-        conditions = []
-        all_ready = True
-        for component, plan in entry.plans.items():
-            state = plan.state
-            latest = state.latest
-            ready_names = [r.name for r in state.revisions if r.name in entry.ready_revisions]
-            components[component] = {
-                "latestCreatedRevision": latest.name if latest else None,
-                "latestReadyRevision": ready_names[-1] if ready_names else None,
-                "latestRolledoutRevision": state.latest_rolled_out,
-                "previousRolledoutRevision": state.previous_rolled_out,
-                "traffic": [
-                    {"revisionName": t.revision, "percent": t.percent, "latestRevision": t.latest_revision}
-                    | ({"tag": t.tag} if t.tag else {})
-                    for t in plan.traffic
-                ],
-                "url": f"{self.base_url}/v2/models/{entry.model.name}",
-            }
-            count = 0
-            for t in plan.traffic:
-                running = getattr(live.get(t.revision), "replicas", 0)
-                metrics.set_replicas(name, component, t.revision, running)
-                count += running
-            replicas[component] = count
-            failure = latest.name in state.failed if latest else False
-            ready = bool(plan.traffic)
-            all_ready = all_ready and ready
-            conditions.append(
-                {"type": f"{component.capitalize()}Ready", "status": "True" if ready else "False"}
-                | ({"reason": "RevisionFailed", "message": state.failed[latest.name]} if failure and latest else {})
-            )
-        failed = {rev: msg for plan in entry.plans.values() for rev, msg in plan.state.failed.items()}
-        ready_condition = {"type": "Ready", "status": "True" if all_ready else "False"}
-        if failed:
-            revision, message = sorted(failed.items())[-1]
-            ready_condition |= {"reason": "RevisionFailed", "message": f"Revision {revision} failed: {message}"}
-        return {
-            "url": self.base_url,
-            "address": {"url": f"{self.base_url}/v2/models/{entry.model.name}/infer"},
-            "components": components,
-            "conditions": [ready_condition, *conditions],
-            "modelStatus": {"states": {"activeModelState": "Loaded" if all_ready else "FailedToLoad"}},
-            "localRuntime": {"replicas": replicas, "modelName": entry.model.name, "warnings": entry.warnings},
-        }
+        return render_status(self.get(name), self.base_url, live)
 
     def as_resource(self, name: str, live: dict[str, Any] | None = None) -> dict[str, Any]:
         entry = self.get(name)
