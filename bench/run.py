@@ -303,6 +303,7 @@ def benchmark(args: argparse.Namespace) -> Result:
                         r = load(urls[target], conns, duration)
                         print(f">> {target} @{conns} round {i + 1}: {r}", flush=True)
                         runs.setdefault(f"{target}@{conns}", []).append(r)
+            load(urls["ray+logger"], 16, min(3.0, duration))  # iris-logged may have scaled to zero meanwhile
             for i in range(args.rounds):  # logger on (mode all, both components) against off, same run
                 for target in ("ray", "ray+logger") if i % 2 == 0 else ("ray+logger", "ray"):
                     r = load(urls[target], 16, duration)

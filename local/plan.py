@@ -56,7 +56,6 @@ class AutoscalingPlan:
             "downscale_to_zero_delay_s": self.downscale_to_zero_delay_s,
             "upscale_delay_s": self.upscale_delay_s,
             "initial_replicas": self.initial_replicas,
-            "metrics_interval_s": 0.5,
             "look_back_period_s": 2.0,
         }
         return options

@@ -159,11 +159,13 @@ def ray_gateway(tmp_path_factory: pytest.TempPathFactory) -> Any:
             f"http://127.0.0.1:{options.port}", options.grpc_port or 0, controller, runtime, f"sqlite:///{sink_db}"
         )
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        runtime.shutdown()
-        sink.terminate()
-        sink.wait(timeout=10)
+        try:
+            server.should_exit = True
+            thread.join(timeout=15)
+            runtime.shutdown()
+        finally:
+            sink.terminate()
+            sink.wait(timeout=10)
 
 
 def apply_yaml(gateway: Any, text: str) -> dict[str, Any]:

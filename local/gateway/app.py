@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from local.errors import IsvcError, NotFoundError
+from local.gateway import metrics
 from local.gateway.controller import Controller
 from local.gateway.inference_log import InferenceLogMiddleware
 from local.spec import load_documents
@@ -167,4 +168,5 @@ def build_gateway_app(controller: Controller) -> FastAPI:
     app.add_middleware(JSONBodyMiddleware)
     app.add_middleware(InferenceLogMiddleware, logger_for=controller.logger_for)
     app.state.controller = controller
+    metrics.expose_logger_events(controller)
     return app

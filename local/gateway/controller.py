@@ -169,7 +169,15 @@ class Controller:
         }
         revisions = frozenset(t.revision for plan in entry.plans.values() for t in plan.traffic)
         entry_component = "transformer" if "transformer" in components else "predictor"
-        entry.model.set_routes(RouteTable(entry_component, components, revisions, entry.service.tag_routing))
+        # Behind a transformer, a predictor that may be at zero is woken with the transformer, not after it.
+        predictor = entry.plans["predictor"].state.latest
+        idle = predictor.autoscaling.downscale_to_zero_delay_s if predictor else None
+        wake = (
+            idle if entry_component != "predictor" and predictor and predictor.autoscaling.min_replicas == 0 else None
+        )
+        entry.model.set_routes(
+            RouteTable(entry_component, components, revisions, entry.service.tag_routing, wake_downstream_after_s=wake)
+        )
 
     def delete(self, name: str) -> None:
         with self._lock:

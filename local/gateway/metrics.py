@@ -3,7 +3,11 @@ and revision; running replicas per component revision. Exposed at ``/metrics`` w
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
 
 REQUESTS = Counter(
     "isvc_requests_total",
@@ -36,3 +40,36 @@ def observe_request(service: str, chosen: dict[str, str], code: str, seconds: fl
 
 def set_replicas(service: str, component: str, revision: str, count: int) -> None:
     REPLICAS.labels(service, component, revision).set(count)
+
+
+class _LoggerEventsCollector:
+    """``isvc_logger_events_total{inferenceservice, component, outcome}`` from the gateway's loggers."""
+
+    def __init__(self) -> None:
+        self.controllers: list[Any] = []
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "isvc_logger_events",
+            "Inference-log CloudEvents of the entry components, by outcome",
+            labels=["inferenceservice", "component", "outcome"],
+        )
+        for controller in self.controllers:
+            for name, entry in list(controller.services.items()):
+                if entry.logger is None:
+                    continue
+                stats = entry.logger.stats()
+                component = entry.logger.context.component
+                for outcome in ("produced", "sent", "retried", "failed", "dropped"):
+                    family.add_metric([name, component, outcome], getattr(stats, outcome))
+        yield family
+
+
+_LOGGER_EVENTS = _LoggerEventsCollector()
+
+
+def expose_logger_events(controller: Any) -> None:
+    """Publish the delivery counters of ``controller``'s loggers at /metrics (registered once)."""
+    if not _LOGGER_EVENTS.controllers:
+        REGISTRY.register(_LOGGER_EVENTS)
+    _LOGGER_EVENTS.controllers = [controller]

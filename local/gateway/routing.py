@@ -12,6 +12,8 @@ whole on apply, so a split changes without restarting a replica or dropping a re
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -54,6 +56,7 @@ class RouteTable:
     components: dict[str, ComponentRoute]
     revisions: frozenset[str] = field(default_factory=frozenset)
     tag_routing: bool = False
+    wake_downstream_after_s: float | None = None
 
     def choose(self, rng: random.Random, tag: str | None) -> dict[str, str]:
         """One revision per component: by the split, or the one tagged ``tag`` (latest/prev)."""
@@ -79,6 +82,8 @@ class IsvcModel(InferenceModel):
         self._table: RouteTable | None = None
         self._metadata: dict[str, dict[str, Any]] = {}
         self._rng = random.Random()
+        self._last_request = time.monotonic()
+        self._wakers: set[asyncio.Task[Any]] = set()
         self.ready = False
 
     def set_routes(self, table: RouteTable) -> None:
@@ -103,6 +108,8 @@ class IsvcModel(InferenceModel):
             chosen[component] = pinned_revision
         entry = chosen[table.entry_component]
         downstream = chosen.get("predictor") if table.entry_component != "predictor" else None
+        if downstream is not None:
+            self._maybe_wake(downstream, table.wake_downstream_after_s)
         started = time.perf_counter()
         status = "200"
         try:
@@ -115,6 +122,24 @@ class IsvcModel(InferenceModel):
         for component, revision in chosen.items():
             response_headers[f"x-isvc-{component}-revision"] = revision
         return response, response_headers
+
+    def _maybe_wake(self, downstream: str, idle_s: float | None) -> None:
+        """After an idle spell long enough for a scale to zero, start the predictor's cold start now.
+
+        The transformer reaches its predictor only after its own cold start; a request to the predictor
+        sent at the same time makes Serve scale both from zero together (the call is cheap metadata).
+        """
+        now = time.monotonic()
+        idle, self._last_request = now - self._last_request, now
+        if idle_s is None or idle < idle_s:
+            return
+        task = asyncio.get_running_loop().create_task(self._wake(downstream))
+        self._wakers.add(task)
+        task.add_done_callback(self._wakers.discard)
+
+    async def _wake(self, revision: str) -> None:
+        with contextlib.suppress(Exception):
+            await self._handle_for(revision).metadata()
 
     async def _entry_metadata(self) -> dict[str, Any]:
         table = self._table

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -120,11 +121,12 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print) -> int:
     from local.ray_layer.runtime import RayRuntime
 
     started = time.monotonic()
+    signal.signal(signal.SIGTERM, _terminate)  # `kill`, `timeout`: stop as cleanly as on Ctrl-C
     sink = _start_sink(log) if options.start_sink else None
     log("starting Ray and Serve (a few seconds) ...")
     runtime = RayRuntime()
-    runtime.start()
     try:
+        runtime.start()
         controller, app = build_gateway(options, runtime)
         if controller.store is not None and controller.store.services():
             log(f"restoring {', '.join(controller.store.services())} from {controller.store.path} ...")
@@ -143,11 +145,17 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print) -> int:
         pass
     finally:
         log("stopping Serve and Ray ...")
-        runtime.shutdown()
-        if sink is not None:
-            sink.terminate()
-            sink.wait(timeout=10)
+        try:
+            runtime.shutdown()
+        finally:
+            if sink is not None:
+                sink.terminate()
+                sink.wait(timeout=10)
     return 0
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _start_sink(log: Callable[[str], None]) -> Any:
@@ -157,7 +165,8 @@ def _start_sink(log: Callable[[str], None]) -> Any:
     from local.logger import DEFAULT_SINK_URL
 
     log(f"starting the event sink at {DEFAULT_SINK_URL} (events: isvc events NAME) ...")
-    return subprocess.Popen([sys.executable, "-m", "local.cli.main", "sink"], start_new_session=True)
+    # Same process group: a Ctrl-C in the terminal reaches it too; run() also stops it on exit.
+    return subprocess.Popen([sys.executable, "-m", "local.cli.main", "sink"])
 
 
 def sample_request(controller: Any, name: str) -> str:

@@ -287,8 +287,6 @@ def ray_autoscaling_config() -> Any:
     return serve_config.AutoscalingConfig
 
 
-# Ray 2.60 deprecates AutoscalingConfig.metrics_interval_s (as_ray_options still sets it): reported, not pinned.
-@pytest.mark.filterwarnings("ignore:The `metrics_interval_s` field:DeprecationWarning")
 @pytest.mark.parametrize(
     ("annotations", "fields"),
     [

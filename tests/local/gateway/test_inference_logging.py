@@ -115,3 +115,49 @@ def test_a_400_has_a_request_event_and_no_response_event(logged: Any) -> None:
     with engine.connect() as connection:
         types = [r[0] for r in connection.execute(sa.text("SELECT type FROM events WHERE id = 'bad-request-1'"))]
     assert types == [REQUEST]  # the incoming Ce-Id is the event id, as KServe's agent does
+
+
+def test_entry_logger_counters_are_published_at_metrics(logged: Any) -> None:
+    gateway, _ = logged
+    text = httpx.get(f"{gateway.url}/metrics", timeout=30).text
+    sent = [
+        line
+        for line in text.splitlines()
+        if line.startswith("isvc_logger_events_total{")
+        and 'inferenceservice="logged"' in line
+        and 'outcome="sent"' in line
+    ]
+    assert sent and float(sent[0].rsplit(" ", 1)[1]) >= 2000  # 1,000 inferences x (request + response)
+
+
+def test_request_and_response_modes_store_only_their_half(ray_gateway: Any) -> None:
+    """KServe: mode request logs only requests, mode response only responses."""
+    import yaml
+
+    document = yaml.safe_load(iris_manifest("halves", "halves"))
+    document["spec"]["transformer"]["logger"]["mode"] = "request"
+    document["spec"]["predictor"]["logger"]["mode"] = "response"
+    apply_yaml(ray_gateway, yaml.safe_dump(document))
+    engine = sa.create_engine(ray_gateway.sink_url)
+    try:
+        with httpx.Client(base_url=ray_gateway.url, timeout=60) as client:
+            for _ in range(20):
+                assert client.post("/v1/models/halves:predict", json={"instances": [SETOSA]}).status_code == 200
+        query = sa.text(
+            "SELECT component, type, COUNT(*) FROM events WHERE inferenceservicename = 'halves' "
+            "GROUP BY component, type"
+        )
+        expected = {("transformer", REQUEST): 20, ("predictor", RESPONSE): 20}
+        deadline = time.monotonic() + 30
+        while True:
+            with engine.connect() as connection:
+                found = {(c, t): n for c, t, n in connection.execute(query)}
+            if found == expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        assert found == expected
+    finally:
+        engine.dispose()
+        httpx.delete(
+            f"{ray_gateway.url}/apis/serving.kserve.io/v1beta1/namespaces/_all/inferenceservices/halves", timeout=60
+        )
