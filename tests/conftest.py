@@ -33,6 +33,29 @@ def v2_tensor_request(rows: list[list[Any]], name: str = "input-0", **extra: Any
     }
 
 
+def v2_binary_request(rows: list[list[float]]) -> tuple[bytes, dict[str, str]]:
+    """KServe's binary tensor extension: a JSON header, then raw FP32 bytes; and the headers it needs."""
+    import json
+
+    import numpy as np
+
+    raw = np.asarray(rows, dtype=np.float32).tobytes()
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "input-0",
+                    "shape": [len(rows), len(rows[0])],
+                    "datatype": "FP32",
+                    "parameters": {"binary_data_size": len(raw)},
+                }
+            ]
+        }
+    ).encode()
+    headers = {"content-type": "application/octet-stream", "inference-header-content-length": str(len(header))}
+    return header + raw, headers
+
+
 def v2_feature_request(records: list[dict[str, Any]]) -> dict[str, Any]:
     names = list(records[0])
     return {

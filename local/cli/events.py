@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from local.cli._output import table
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -55,13 +56,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", choices=["table", "json"], default="table", help="format (%(default)s)")
     parser.add_argument("--db", help="SQLAlchemy URL or SQLite file (default: $ISVC_SINK_DB or .isvc/events.db)")
     parser.set_defaults(handler=run)
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """kubectl-style columns; empty cells read ``<none>``."""
-    cells = [list(headers), *[["<none>" if c in (None, "") else str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return "\n".join("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
 
 
 def _ms(value: float | None) -> str:

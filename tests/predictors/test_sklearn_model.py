@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SETOSA, VIRGINICA, v2_tensor_request
+from tests.conftest import SETOSA, VIRGINICA, v2_binary_request, v2_tensor_request
 
 ROWS = [list(SETOSA.values()), list(VIRGINICA.values())]
 
@@ -68,21 +68,8 @@ def test_v2_probabilities_when_asked(predictor_client: Any, extra: dict[str, Any
 
 def test_v2_binary_tensor_extension(predictor_client: Any) -> None:
     """KServe's binary extension: JSON header then raw FP32 bytes, Inference-Header-Content-Length."""
-    import numpy as np
-
-    raw = np.asarray(ROWS, dtype=np.float32).tobytes()
-    header = json.dumps(
-        {
-            "inputs": [
-                {"name": "input-0", "shape": [2, 4], "datatype": "FP32", "parameters": {"binary_data_size": len(raw)}}
-            ]
-        }
-    ).encode()
-    response = predictor_client.post(
-        "/v2/models/iris/infer",
-        content=header + raw,
-        headers={"content-type": "application/octet-stream", "inference-header-content-length": str(len(header))},
-    )
+    body, headers = v2_binary_request(ROWS)
+    response = predictor_client.post("/v2/models/iris/infer", content=body, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["outputs"][0]["data"] == [0, 2]
 

@@ -10,10 +10,9 @@ import json
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 
-from tests.conftest import SETOSA, VIRGINICA, v2_feature_request, v2_tensor_request
+from tests.conftest import SETOSA, VIRGINICA, v2_binary_request, v2_feature_request, v2_tensor_request
 
 pytestmark = pytest.mark.ray
 
@@ -55,19 +54,8 @@ def test_json_body_accepted_whatever_its_content_type(client: httpx.Client) -> N
 
 def test_binary_tensor_extension(client: httpx.Client) -> None:
     """KServe's binary tensor extension: JSON header, raw FP32 bytes, Inference-Header-Content-Length."""
-    raw = np.asarray([list(SETOSA.values())], dtype=np.float32).tobytes()
-    header = json.dumps(
-        {
-            "inputs": [
-                {"name": "input-0", "shape": [1, 4], "datatype": "FP32", "parameters": {"binary_data_size": len(raw)}}
-            ]
-        }
-    ).encode()
-    response = client.post(
-        "/v2/models/iris/infer",
-        content=header + raw,
-        headers={"content-type": "application/octet-stream", "inference-header-content-length": str(len(header))},
-    )
+    body, headers = v2_binary_request([list(SETOSA.values())])
+    response = client.post("/v2/models/iris/infer", content=body, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["outputs"][0]["data"] == ["setosa"]
 
