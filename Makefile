@@ -12,7 +12,7 @@ MODELS := models/iris/v1/model.joblib models/iris/v2/model.joblib
 .PHONY: help setup run pods test test-fast lint train bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .tools/bin/uv:
 	@echo ">> bootstrapping uv from PyPI into .tools/"
