@@ -56,6 +56,9 @@ class AutoscalingPlan:
             "downscale_to_zero_delay_s": self.downscale_to_zero_delay_s,
             "upscale_delay_s": self.upscale_delay_s,
             "initial_replicas": self.initial_replicas,
+            # Deprecated in Ray 2.60 for env vars (set by the runtime to 1 s), but its 10 s default
+            # would make Ray warn that look_back_period_s must exceed it.
+            "metrics_interval_s": 1.0,
             "look_back_period_s": 2.0,
         }
         return options
