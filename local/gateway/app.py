@@ -168,5 +168,5 @@ def build_gateway_app(controller: Controller) -> FastAPI:
     app.add_middleware(JSONBodyMiddleware)
     app.add_middleware(InferenceLogMiddleware, logger_for=controller.logger_for)
     app.state.controller = controller
-    metrics.expose_logger_events(controller)
+    metrics.expose_gateway(controller)
     return app

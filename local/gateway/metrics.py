@@ -1,13 +1,14 @@
 """Prometheus metrics of the gateway: requests, errors and latency per InferenceService, component
-and revision; running replicas per component revision. Exposed at ``/metrics`` with KServe's own."""
+and revision (recorded on the request path); running replicas per revision and the loggers' event
+counters (read from the controller at scrape time). Exposed at ``/metrics`` with KServe's own."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 REQUESTS = Counter(
     "isvc_requests_total",
@@ -25,9 +26,6 @@ LATENCY = Histogram(
     ["inferenceservice", "component", "revision"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-REPLICAS = Gauge(
-    "isvc_replicas", "Running replicas per component revision", ["inferenceservice", "component", "revision"]
-)
 
 
 def observe_request(service: str, chosen: dict[str, str], code: str, seconds: float) -> None:
@@ -38,38 +36,47 @@ def observe_request(service: str, chosen: dict[str, str], code: str, seconds: fl
         LATENCY.labels(service, component, revision).observe(seconds)
 
 
-def set_replicas(service: str, component: str, revision: str, count: int) -> None:
-    REPLICAS.labels(service, component, revision).set(count)
+class _GatewayCollector:
+    """Read at scrape time from the controller: replicas per revision and the loggers' event counters.
 
-
-class _LoggerEventsCollector:
-    """``isvc_logger_events_total{inferenceservice, component, outcome}`` from the gateway's loggers."""
+    ``isvc_replicas{inferenceservice, component, revision}`` (Serve's running replicas of each revision
+    that receives traffic) and ``isvc_logger_events_total{inferenceservice, component, outcome}``.
+    """
 
     def __init__(self) -> None:
         self.controllers: list[Any] = []
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
-        family = CounterMetricFamily(
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        replicas = GaugeMetricFamily(
+            "isvc_replicas",
+            "Running replicas per component revision",
+            labels=["inferenceservice", "component", "revision"],
+        )
+        events = CounterMetricFamily(
             "isvc_logger_events",
             "Inference-log CloudEvents of the entry components, by outcome",
             labels=["inferenceservice", "component", "outcome"],
         )
         for controller in self.controllers:
+            live = controller.runtime.statuses()
             for name, entry in list(controller.services.items()):
-                if entry.logger is None:
-                    continue
-                stats = entry.logger.stats()
-                component = entry.logger.context.component
-                for outcome in ("produced", "sent", "retried", "failed", "dropped"):
-                    family.add_metric([name, component, outcome], getattr(stats, outcome))
-        yield family
+                for component, plan in entry.plans.items():
+                    for target in plan.traffic:
+                        running = getattr(live.get(target.revision), "replicas", 0)
+                        replicas.add_metric([name, component, target.revision], running)
+                if entry.logger is not None:
+                    stats = entry.logger.stats()
+                    for outcome in ("produced", "sent", "retried", "failed", "dropped"):
+                        events.add_metric([name, entry.logger.context.component, outcome], getattr(stats, outcome))
+        yield replicas
+        yield events
 
 
-_LOGGER_EVENTS = _LoggerEventsCollector()
+_GATEWAY = _GatewayCollector()
 
 
-def expose_logger_events(controller: Any) -> None:
-    """Publish the delivery counters of ``controller``'s loggers at /metrics (registered once)."""
-    if not _LOGGER_EVENTS.controllers:
-        REGISTRY.register(_LOGGER_EVENTS)
-    _LOGGER_EVENTS.controllers = [controller]
+def expose_gateway(controller: Any) -> None:
+    """Publish ``controller``'s replicas and logger counters at /metrics (the collector registers once)."""
+    if not _GATEWAY.controllers:
+        REGISTRY.register(_GATEWAY)
+    _GATEWAY.controllers = [controller]

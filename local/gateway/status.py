@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from local.gateway import metrics
-
 if TYPE_CHECKING:
     from local.gateway.controller import ServiceEntry
 
@@ -38,12 +36,7 @@ def render_status(entry: ServiceEntry, base_url: str, live: dict[str, Any]) -> d
             ],
             "url": f"{base_url}/v2/models/{entry.model.name}",
         }
-        count = 0
-        for t in plan.traffic:
-            running = getattr(live.get(t.revision), "replicas", 0)
-            metrics.set_replicas(entry.service.name, component, t.revision, running)
-            count += running
-        replicas[component] = count
+        replicas[component] = sum(getattr(live.get(t.revision), "replicas", 0) for t in plan.traffic)
         failure = latest.name in state.failed if latest else False
         ready = bool(plan.traffic)
         all_ready = all_ready and ready
