@@ -2,9 +2,10 @@
 
 Inference must never wait for or fail because of logging: :meth:`EventDelivery.submit` only does a
 ``put_nowait`` on a bounded queue (via the delivery's loop when called from another thread) and counts
-a drop when it is full. ``workers`` asyncio tasks POST the events with one shared
-``httpx.AsyncClient``, retrying connection errors, timeouts, 429 and 5xx with
-exponential back-off (a sink that is briefly down loses nothing); any other status is a permanent
+a drop when it is full. ``workers`` asyncio tasks POST the events with one shared client
+(``local.logger.posting``: aiohttp, or an injected httpx transport), retrying connection errors,
+timeouts, 429 and 5xx with exponential back-off (a sink that is briefly down loses nothing); any other
+status is a permanent
 failure. Counters (``produced``, ``sent``, ``retried``, ``failed``, ``dropped``) are kept exactly and
 mirrored to Prometheus in the registry passed in; at every moment
 ``sent + failed + dropped + pending == produced``, and after :meth:`close` ``pending`` is 0 (events
@@ -25,6 +26,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter
 
 from local.logger.events import BinaryEvent
+from local.logger.posting import Poster, PostError, make_poster
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,10 @@ class _Retryable(Exception):
     pass
 
 
+class _Rejected(Exception):
+    """The sink answered with a status that retrying will not change (4xx other than 429)."""
+
+
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
@@ -98,7 +104,7 @@ class EventDelivery:
         }
         self._queue: asyncio.Queue[BinaryEvent] = asyncio.Queue(maxsize=config.queue_size)
         self._tasks: list[asyncio.Task[None]] = []
-        self._client: httpx.AsyncClient | None = None
+        self._client: Poster | None = None
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -110,7 +116,7 @@ class EventDelivery:
         if self._tasks:
             return
         self._loop = asyncio.get_running_loop()
-        self._client = httpx.AsyncClient(timeout=self.config.timeout, transport=self._transport)
+        self._client = make_poster(self.config.timeout, self._transport)
         self._tasks = [asyncio.create_task(self._worker(), name=f"isvc-logger-{i}") for i in range(self.config.workers)]
 
     def submit(self, event: BinaryEvent) -> bool:
@@ -159,7 +165,7 @@ class EventDelivery:
         if abandoned:
             self._count("dropped", abandoned)
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
         return self.stats()
 
@@ -188,8 +194,8 @@ class EventDelivery:
                 return "sent"
             except _Retryable as exc:
                 log.debug("event %s attempt %d: %s", event.id, attempt, exc)
-            except httpx.HTTPStatusError as exc:
-                log.warning("sink rejected event %s: %s", event.id, exc.response.status_code)
+            except _Rejected as exc:
+                log.warning("sink rejected event %s: %s", event.id, exc)
                 return "failed"
         log.warning("event %s failed after %d attempts", event.id, self.config.max_attempts)
         return "failed"
@@ -197,9 +203,10 @@ class EventDelivery:
     async def _post(self, event: BinaryEvent) -> None:
         assert self._client is not None, "start() was not called"
         try:
-            response = await self._client.post(self.config.url, headers=event.headers, content=event.body)
-        except httpx.TransportError as exc:
-            raise _Retryable(repr(exc)) from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            raise _Retryable(f"HTTP {response.status_code}")
-        response.raise_for_status()
+            status = await self._client.post(self.config.url, event.headers, event.body)
+        except PostError as exc:
+            raise _Retryable(str(exc)) from exc
+        if status == 429 or status >= 500:
+            raise _Retryable(f"HTTP {status}")
+        if status >= 300:
+            raise _Rejected(f"HTTP {status}")
