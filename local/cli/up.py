@@ -46,6 +46,23 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def _check_free(host: str, port: int) -> None:
+    """A port already taken (often by another `isvc up`) fails now, not after Ray has started."""
+    import socket
+
+    from local.errors import ConflictError
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConflictError(
+                f"{host}:{port} is already in use ({exc.strerror}): is another `isvc up` running? "
+                "Stop it, or pick other ports with --port / --grpc-port"
+            ) from exc
+
+
 def run(args: argparse.Namespace) -> int:
     from local.gateway.server import GatewayOptions
     from local.gateway.server import run as run_gateway
@@ -54,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
 
     for path in args.filename:  # fail fast, before Ray starts
         load_inference_services(path)
+    for port in (args.port, args.grpc_port):
+        if port:
+            _check_free(args.host, port)
     options = GatewayOptions(
         host=args.host,
         port=args.port,

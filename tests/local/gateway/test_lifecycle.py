@@ -13,7 +13,7 @@ import yaml
 from local.cli.main import main as isvc
 from tests.conftest import SETOSA, apply_yaml, iris_manifest
 
-pytestmark = pytest.mark.ray
+pytestmark = pytest.mark.ray  # all but the last test use the session runtime
 
 
 def replicas(gateway: Any, name: str) -> dict[str, int]:
@@ -101,3 +101,14 @@ def test_cli_apply_reports_invalid_fields_and_conflicts(
 def test_cli_without_runtime_says_how_to_start_one(capsys: pytest.CaptureFixture[str]) -> None:
     assert isvc(["get", "--server", "http://127.0.0.1:9"]) == 1
     assert "isvc up" in capsys.readouterr().err
+
+
+def test_up_refuses_a_port_in_use_before_starting_ray(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert isvc(["up", "--port", str(port), "--grpc-port", "0"]) == 1
+    assert f"127.0.0.1:{port} is already in use" in capsys.readouterr().err
