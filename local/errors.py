@@ -49,3 +49,20 @@ class RuntimeNotRunningError(IsvcError):
     """The local runtime (`isvc up`) is not reachable."""
 
     status_code = 503
+
+
+def status_code_of(exc: BaseException) -> int:
+    """The V2 status code of any error reaching the gateway: the kit's own, or KServe's (as its handlers map them)."""
+    from kserve.errors import InvalidInput, ModelNotFound, ModelNotReady
+
+    if isinstance(exc, IsvcError):
+        return exc.status_code
+    if isinstance(exc, InvalidInput):
+        return 400
+    if isinstance(exc, ModelNotFound):
+        return 404
+    if isinstance(exc, ModelNotReady):
+        return 503
+    if isinstance(exc, NotImplementedError):
+        return 501
+    return 500

@@ -8,20 +8,11 @@ serves until Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from typing import Any
 
 from local.processes import start_chain
-
-SAMPLE_V2_REQUEST = {
-    "inputs": [
-        {"name": "sepal_length", "shape": [1], "datatype": "FP32", "data": [5.1]},
-        {"name": "sepal_width", "shape": [1], "datatype": "FP32", "data": [3.5]},
-        {"name": "petal_length", "shape": [1], "datatype": "FP32", "data": [1.4]},
-        {"name": "petal_width", "shape": [1], "datatype": "FP32", "data": [0.2]},
-    ]
-}
+from local.samples import curl_example
 
 
 def register(subparsers: Any) -> None:
@@ -35,13 +26,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model-dir", default="models/iris/v1", help="model directory (%(default)s)")
     parser.add_argument("--port", type=int, default=8080, help="transformer HTTP port (%(default)s)")
     parser.set_defaults(handler=run)
-
-
-def curl_example(url: str, model_name: str) -> str:
-    return (
-        f"curl -s -H 'Content-Type: application/json' {url}/v2/models/{model_name}/infer "
-        f"-d '{json.dumps(SAMPLE_V2_REQUEST)}'"
-    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from local.revision_store import default_path
     from local.spec import load_inference_services
 
-    for path in args.filename:  # fail fast, before Ray starts
-        load_inference_services(path)
+    # Parsed once, before Ray starts: a bad file fails fast, naming the field.
+    services = [(str(path), service) for path in args.filename for service in load_inference_services(path)]
     for port in (args.port, args.grpc_port):
         if port:
             _check_free(args.host, port)
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         grpc_port=args.grpc_port or None,
-        files=args.filename,
+        services=services,
         start_sink=args.sink,
         state_path=args.state or default_path(),
     )

@@ -167,7 +167,6 @@ class Controller:
             name: ComponentRoute(tuple((t.revision, t.percent, t.tag) for t in plan.traffic))
             for name, plan in entry.plans.items()
         }
-        revisions = frozenset(t.revision for plan in entry.plans.values() for t in plan.traffic)
         entry_component = "transformer" if "transformer" in components else "predictor"
         # Behind a transformer, a predictor that may be at zero is woken with the transformer, not after it.
         predictor = entry.plans["predictor"].state.latest
@@ -176,7 +175,7 @@ class Controller:
             idle if entry_component != "predictor" and predictor and predictor.autoscaling.min_replicas == 0 else None
         )
         entry.model.set_routes(
-            RouteTable(entry_component, components, revisions, entry.service.tag_routing, wake_downstream_after_s=wake)
+            RouteTable(entry_component, components, entry.service.tag_routing, wake_downstream_after_s=wake)
         )
 
     def delete(self, name: str) -> None:

@@ -17,14 +17,14 @@ import contextlib
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kserve.errors import ModelNotReady
 from kserve.model import InferenceModel, InferenceVerb
 from kserve.protocol.infer_type import InferRequest
 
-from local.errors import NotFoundError
+from local.errors import NotFoundError, status_code_of
 from local.gateway import metrics
 from local.spec import TAG_ROUTING_ANNOTATION
 
@@ -54,9 +54,15 @@ class ComponentRoute:
 class RouteTable:
     entry_component: str
     components: dict[str, ComponentRoute]
-    revisions: frozenset[str] = field(default_factory=frozenset)
     tag_routing: bool = False
     wake_downstream_after_s: float | None = None
+
+    def component_of(self, revision: str) -> str | None:
+        """The component whose traffic includes ``revision`` (None: not deployed with traffic)."""
+        for name, route in self.components.items():
+            if any(target[0] == revision for target in route.targets):
+                return name
+        return None
 
     def choose(self, rng: random.Random, tag: str | None) -> dict[str, str]:
         """One revision per component: by the split, or the one tagged ``tag`` (latest/prev)."""
@@ -102,9 +108,9 @@ class IsvcModel(InferenceModel):
             raise ModelNotReady(self.name)
         chosen = table.choose(self._rng, request_tag(headers or {}))
         if pinned_revision is not None:
-            if pinned_revision not in table.revisions:
+            component = table.component_of(pinned_revision)
+            if component is None:
                 raise NotFoundError(f"revision {pinned_revision!r} of {self.service} is not deployed")
-            component = pinned_revision.removeprefix(f"{self.service}-").rsplit("-", 1)[0]
             chosen[component] = pinned_revision
         entry = chosen[table.entry_component]
         downstream = chosen.get("predictor") if table.entry_component != "predictor" else None
@@ -115,7 +121,7 @@ class IsvcModel(InferenceModel):
         try:
             response, response_headers = await self._handle_for(entry).infer(_picklable(body), headers, downstream)
         except Exception as exc:
-            status = str(getattr(exc, "status_code", None) or _status_of(exc))
+            status = str(status_code_of(exc))
             raise
         finally:
             metrics.observe_request(self.service, chosen, status, time.perf_counter() - started)
@@ -179,17 +185,3 @@ def _picklable(body: Any) -> Any:
         if body.parameters is not None and not isinstance(body.parameters, dict):
             body.parameters = to_http_parameters(body.parameters)
     return body
-
-
-def _status_of(exc: Exception) -> int:
-    from kserve.errors import InvalidInput, ModelNotFound
-
-    if isinstance(exc, InvalidInput):
-        return 400
-    if isinstance(exc, ModelNotFound | NotFoundError):
-        return 404
-    if isinstance(exc, ModelNotReady):
-        return 503
-    if isinstance(exc, NotImplementedError):
-        return 501
-    return 500

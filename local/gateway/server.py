@@ -15,7 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local.spec import InferenceService
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -27,7 +30,7 @@ class GatewayOptions:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     grpc_port: int | None = DEFAULT_GRPC_PORT
-    files: Sequence[Path] = ()
+    services: Sequence[tuple[str, InferenceService]] = ()  # (source file, service) to apply at start
     start_sink: bool = False
     state_path: Path | None = None
 
@@ -45,22 +48,21 @@ def build_gateway(options: GatewayOptions, runtime: Any) -> tuple[Any, Any]:
     return controller, build_gateway_app(controller)
 
 
-def apply_files(controller: Any, files: Sequence[Path], log: Callable[[str], None]) -> None:
-    from local.spec import load_inference_services
-
-    for path in files:
-        for service in load_inference_services(path):
-            started = time.monotonic()
-            log(f"applying {service.name} from {path} ...")
-            status = controller.apply(service)
-            ready = next(c for c in status["conditions"] if c["type"] == "Ready")
-            log(
-                f"  {service.name}: Ready={ready['status']} in {time.monotonic() - started:.1f}s"
-                + (f" ({ready.get('message')})" if ready.get("message") else "")
-            )
-            warnings = status["localRuntime"]["warnings"]
-            if warnings:
-                log(f"  not honoured locally (kept for the cluster): {', '.join(warnings)}")
+def apply_services(
+    controller: Any, services: Sequence[tuple[str, InferenceService]], log: Callable[[str], None]
+) -> None:
+    for path, service in services:
+        started = time.monotonic()
+        log(f"applying {service.name} from {path} ...")
+        status = controller.apply(service)
+        ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+        log(
+            f"  {service.name}: Ready={ready['status']} in {time.monotonic() - started:.1f}s"
+            + (f" ({ready.get('message')})" if ready.get("message") else "")
+        )
+        warnings = status["localRuntime"]["warnings"]
+        if warnings:
+            log(f"  not honoured locally (kept for the cluster): {', '.join(warnings)}")
 
 
 def http_server(app: Any, options: GatewayOptions) -> Any:
@@ -131,7 +133,7 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print) -> int:
         if controller.store is not None and controller.store.services():
             log(f"restoring {', '.join(controller.store.services())} from {controller.store.path} ...")
             controller.restore()
-        apply_files(controller, options.files, log)
+        apply_services(controller, options.services, log)
         grpc = f"gRPC {options.host}:{options.grpc_port}" if options.grpc_port else "gRPC off"
         log(
             f"gateway at http://{options.host}:{options.port} ({grpc}), "
@@ -170,14 +172,6 @@ def _start_sink(log: Callable[[str], None]) -> Any:
 
 
 def sample_request(controller: Any, name: str) -> str:
-    entry = controller.get(name)
-    inputs = (
-        '{"inputs": [{"name": "sepal_length", "shape": [1], "datatype": "FP32", "data": [5.1]}, '
-        '{"name": "sepal_width", "shape": [1], "datatype": "FP32", "data": [3.5]}, '
-        '{"name": "petal_length", "shape": [1], "datatype": "FP32", "data": [1.4]}, '
-        '{"name": "petal_width", "shape": [1], "datatype": "FP32", "data": [0.2]}]}'
-    )
-    return (
-        f"try:\n  curl -s -H 'Content-Type: application/json' "
-        f"{controller.base_url}/v2/models/{entry.model.name}/infer -d '{inputs}'"
-    )
+    from local.samples import curl_example
+
+    return f"try:\n  {curl_example(controller.base_url, controller.get(name).model.name)}"

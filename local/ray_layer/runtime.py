@@ -86,9 +86,6 @@ class RayRuntime:
             self._owns_ray = True
         serve.start(proxy_location="Disabled")
 
-    def deploy(self, revision: Revision, logger_config: dict[str, Any] | None = None) -> RevisionStatus:
-        return self.deploy_many([(revision, logger_config)])[revision.name]
-
     def deploy_many(
         self, items: Sequence[tuple[Revision, dict[str, Any] | None]], timeout_s: float = DEPLOY_TIMEOUT_S
     ) -> dict[str, RevisionStatus]:

@@ -40,12 +40,12 @@ def test_tag_routing_only_when_the_annotation_is_on() -> None:
         "transformer": ComponentRoute((("t1", 100, None),)),
         "predictor": ComponentRoute((("p2", 10, "latest"), ("p1", 90, "prev"))),
     }
-    on = RouteTable("transformer", components, frozenset({"t1", "p1", "p2"}), tag_routing=True)
+    on = RouteTable("transformer", components, tag_routing=True)
     assert on.choose(random.Random(0), "latest") == {"transformer": "t1", "predictor": "p2"}
     assert on.choose(random.Random(0), "prev")["predictor"] == "p1"
     with pytest.raises(NotFoundError, match="no revision is tagged 'canary'"):
         on.choose(random.Random(0), "canary")
-    off = RouteTable("transformer", components, frozenset({"t1", "p1", "p2"}), tag_routing=False)
+    off = RouteTable("transformer", components, tag_routing=False)
     with pytest.raises(NotFoundError, match="enable-tag-routing"):
         off.choose(random.Random(0), "latest")
 
@@ -140,7 +140,6 @@ def gateway() -> Any:
                     (("iris-predictor-00002", 0, "latest"), ("iris-predictor-00001", 100, "prev"))
                 ),
             },
-            frozenset({"iris-transformer-00001", "iris-predictor-00001", "iris-predictor-00002"}),
         )
     )
     controller.repository.update(model)
