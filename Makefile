@@ -43,8 +43,10 @@ lint: setup ## ruff + mypy
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
 
-train: setup ## retrain models/iris/v1 and v2 (deterministic)
+train: setup ## retrain every small model: iris v1/v2, wine, xgboost-iris, lightgbm-iris (deterministic)
 	@$(BIN)/python models/train.py
+	@$(BIN)/python models/train_wine.py
+	@$(BIN)/python models/train_boosters.py
 
 clean: ## remove the environment and caches
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
