@@ -6,7 +6,8 @@ server starts, and KServe's built-in servers call ``kserve_storage.Storage.downl
 predictors do the same in their ``load()``, so a Ray replica fetches its model where a pod's init
 container would, with three local rules on top:
 
-* local paths and ``file://`` are used in place (``Storage.download`` with no ``out_dir`` returns the path);
+* local paths and ``file://`` are used in place (``Storage.download`` with no ``out_dir`` returns the path,
+  so it is not even imported: a pod's image needs ``kserve-storage`` only for remote URIs);
 * ``pvc://NAME/path`` is ``<pvc root>/NAME/path`` (KServe mounts the claim at ``/mnt/pvc``; the local
   root is ``$ISVC_PVC_DIR``, default ``.isvc/pvc``);
 * everything else (``http(s)://``, ``gs://``, ``s3://``, ``hf://``, Azure, ...) is downloaded once by
@@ -76,8 +77,6 @@ def cache_entry(uri: str, cache_dir: Path) -> Path:
 
 def resolve_model_dir(uri: str, settings: StorageSettings | None = None) -> Path:
     """The local directory (or file) holding the model named by ``uri``; downloads at most once."""
-    from kserve_storage import Storage
-
     settings = settings or StorageSettings.from_env()
     if uri.startswith(PVC_SCHEME):
         path = pvc_path(uri, settings.pvc_dir)
@@ -88,7 +87,9 @@ def resolve_model_dir(uri: str, settings: StorageSettings | None = None) -> Path
         local = uri[len(FILE_SCHEME) :] if uri.startswith(FILE_SCHEME) else uri
         if not Path(local).exists():
             raise StorageError(f"{uri}: no such file or directory")
-        return Path(Storage.download(uri))
+        return Path(local)  # what Storage.download(uri) returns for a local URI with no out_dir
+    from kserve_storage import Storage  # only remote URIs need it (and its cloud SDKs)
+
     entry = cache_entry(uri, settings.cache_dir)
     if entry.is_dir():
         return entry

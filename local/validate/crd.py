@@ -1,9 +1,11 @@
 """Find, fetch, cache and load the InferenceService CRD whose OpenAPI schema ``isvc validate`` checks against.
 
 Where the CRD comes from, in order: an explicit path (``--crd``), the ``ISVC_CRD`` environment variable,
-a cached copy under ``~/.cache/isvc-kit/kserve-<version>/`` (``XDG_CACHE_HOME`` honoured), and finally
-one download of the pinned KServe release's ``config/crd/full`` file into that cache. Tests always pass
-a path or set ``ISVC_CRD``; the download path is written for users and never runs in the test suite.
+then, for the pinned KServe release, the copy bundled in this package (``local/validate/schemas/``, see
+its README for provenance): ``isvc validate`` works offline on a fresh machine. For another release
+(``--kserve-version``): a cached copy under ``~/.cache/isvc-kit/kserve-<version>/`` (``XDG_CACHE_HOME``
+honoured), else one download of that release's ``config/crd/full`` file into the cache. ``describe``
+names what was used, for the report. Tests read only the bundled copy and ``file://`` URLs.
 
 Depends on PyYAML, jsonschema and the standard library only; knows nothing about lint rules or the CLI.
 """
@@ -21,7 +23,9 @@ import yaml
 
 KSERVE_VERSION = "v0.21.0"
 CRD_FILENAME = "serving.kserve.io_inferenceservices.yaml"
-CRD_URL = f"https://raw.githubusercontent.com/kserve/kserve/{KSERVE_VERSION}/config/crd/full/{CRD_FILENAME}"
+CRD_URL_TEMPLATE = "https://raw.githubusercontent.com/kserve/kserve/{version}/config/crd/full/" + CRD_FILENAME
+CRD_URL = CRD_URL_TEMPLATE.format(version=KSERVE_VERSION)
+BUNDLED_CRD = Path(__file__).resolve().parent / "schemas" / CRD_FILENAME
 CRD_ENV = "ISVC_CRD"
 CRD_NAME = "inferenceservices.serving.kserve.io"
 
@@ -32,9 +36,13 @@ class CrdError(Exception):
     """The CRD could not be found, fetched or understood."""
 
 
-def cache_dir() -> Path:
+def cache_dir(version: str = KSERVE_VERSION) -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "isvc-kit" / f"kserve-{KSERVE_VERSION}"
+    return Path(base) / "isvc-kit" / f"kserve-{version}"
+
+
+def normalise_version(version: str) -> str:
+    return version if version.startswith("v") else f"v{version}"
 
 
 def fetch_crd(destination: Path, url: str = CRD_URL, timeout_s: float = 30.0) -> Path:
@@ -48,23 +56,42 @@ def fetch_crd(destination: Path, url: str = CRD_URL, timeout_s: float = 30.0) ->
     return destination
 
 
-def locate_crd(explicit: str | os.PathLike[str] | None = None, *, allow_fetch: bool = True) -> Path:
-    """The CRD file to use: explicit path, then $ISVC_CRD, then the cache, then one download."""
+def locate_crd(
+    explicit: str | os.PathLike[str] | None = None, *, version: str | None = None, allow_fetch: bool = True
+) -> Path:
+    """The CRD file to use: explicit path, $ISVC_CRD, the bundled copy (pinned release), else cache or download."""
     for candidate in (explicit, os.environ.get(CRD_ENV)):
         if candidate:
             path = Path(candidate).expanduser()
             if not path.is_file():
                 raise CrdError(f"CRD file not found: {path}")
             return path
-    cached = cache_dir() / CRD_FILENAME
+    version = normalise_version(version or KSERVE_VERSION)
+    if version == KSERVE_VERSION:
+        if not BUNDLED_CRD.is_file():
+            raise CrdError(f"the bundled CRD is missing from the installation: {BUNDLED_CRD}")
+        return BUNDLED_CRD
+    cached = cache_dir(version) / CRD_FILENAME
     if cached.is_file():
         return cached
+    url = CRD_URL_TEMPLATE.format(version=version)
     if not allow_fetch:
-        raise CrdError(f"no CRD given (--crd or ${CRD_ENV}) and none cached at {cached}")
+        raise CrdError(f"no CRD for KServe {version} given (--crd or ${CRD_ENV}) and none cached at {cached}")
     try:
-        return fetch_crd(cached)
+        return fetch_crd(cached, url=url)
     except OSError as exc:
-        raise CrdError(f"could not fetch the KServe {KSERVE_VERSION} CRD from {CRD_URL}: {exc}") from exc
+        raise CrdError(f"could not fetch the KServe {version} CRD from {url}: {exc}") from exc
+
+
+def describe(path: Path) -> str:
+    """What a report says it checked against: ``bundled KServe v0.21 CRD`` or the file's path."""
+    resolved = path.resolve()
+    if resolved == BUNDLED_CRD:
+        return f"bundled KServe {KSERVE_VERSION.rsplit('.', 1)[0]} CRD"
+    parent = resolved.parent.name
+    if parent.startswith("kserve-v") and resolved.parent.parent.name == "isvc-kit":
+        return f"cached KServe {parent.removeprefix('kserve-')} CRD ({path})"
+    return f"CRD file {path}"
 
 
 def load_crd_document(path: Path) -> dict[str, Any]:

@@ -11,7 +11,7 @@ path. Rules read plain dicts (the schema check has already run) and never raise 
 | ISVC004 | a transformer whose ``--model_name`` differs from its predictor's |
 | ISVC005 | a hostname label (``latest-{isvc}-{component}-{namespace}``) over 63 characters |
 | ISVC006 | a container image with no tag, or the ``latest`` tag |
-| ISVC007 | a container (component) without resource limits |
+| ISVC007 | a container (component) without resource limits (a warning: KServe's own tutorials set none) |
 | ISVC008 | a logger URL that is not http(s) |
 | ISVC009 | an unknown ``serving.kserve.io/deploymentMode`` |
 
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
-from local.validate.findings import Document, Finding
+from local.validate.findings import Document, Finding, Severity
 
 DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
 KNATIVE_MODES = {"Knative", "Serverless"}
@@ -44,6 +44,10 @@ RULES: dict[str, str] = {
     "ISVC008": "logger URL is not http(s)",
     "ISVC009": "unknown deployment mode",
 }
+
+# Findings of these rules are warnings: the object is valid and a cluster accepts it.
+# ISVC007: KServe's first-InferenceService tutorial sets no limits, and the API server accepts that.
+WARNING_RULES = frozenset({"ISVC007"})
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -196,7 +200,14 @@ def lint(document: Document) -> list[Finding]:
     else:
         return []
     return [
-        Finding(rule=rule_id, file=document.path, document=document.label, path=path, message=message)
+        Finding(
+            rule=rule_id,
+            severity=Severity.WARNING if rule_id in WARNING_RULES else Severity.ERROR,
+            file=document.path,
+            document=document.label,
+            path=path,
+            message=message,
+        )
         for rule in rules
         for rule_id, path, message in rule(document)
     ]

@@ -1,4 +1,7 @@
-"""Paths shared by the ``isvc validate`` tests: the KServe CRD kept beside the repository, and fixtures."""
+"""Paths shared by the ``isvc validate`` tests: the KServe CRD bundled in the package, and fixtures.
+
+Nothing here reads outside the repository: the CRD is the copy in ``local/validate/schemas/``.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from local.validate.crd import BUNDLED_CRD
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
-CRD = REPO_ROOT.parent / "shared" / "schemas" / "serving.kserve.io_inferenceservices.yaml"
+CRD = BUNDLED_CRD
 
 
 @pytest.fixture(scope="session")
 def crd() -> Path:
-    assert CRD.is_file(), f"the KServe CRD is expected at {CRD} (shared/schemas beside the repository)"
+    assert CRD.is_file(), f"the KServe CRD is expected in the package at {CRD}"
+    assert CRD.is_relative_to(REPO_ROOT)
     return CRD

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from local.validate.crd import CrdError, crd_validators, fetch_crd, locate_crd
+from local.validate.crd import BUNDLED_CRD, CrdError, crd_validators, describe, fetch_crd, locate_crd
 from local.validate.kustomize import KustomizeError, apply_json6902, render
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -71,13 +71,19 @@ def test_unsupported_kustomize_field_is_refused(tmp_path: Path) -> None:
 
 
 def test_locate_crd_order(crd: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bundled for the pinned release (no cache, no network); $ISVC_CRD and --crd before it; others cached."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("ISVC_CRD", raising=False)
+    assert locate_crd(None, allow_fetch=False) == BUNDLED_CRD
+    assert describe(BUNDLED_CRD) == "bundled KServe v0.21 CRD"
     with pytest.raises(CrdError, match="none cached"):
-        locate_crd(None, allow_fetch=False)
-    monkeypatch.setenv("ISVC_CRD", str(crd))
-    assert locate_crd(None) == crd
+        locate_crd(None, version="v0.19.0", allow_fetch=False)
+    other = tmp_path / "cluster-crd.yaml"
+    other.write_bytes(crd.read_bytes())
+    monkeypatch.setenv("ISVC_CRD", str(other))
+    assert locate_crd(None) == other
     assert locate_crd(str(crd)) == crd
+    assert describe(other) == f"CRD file {other}"
     with pytest.raises(CrdError, match="not found"):
         locate_crd(str(tmp_path / "missing.yaml"))
 
@@ -90,9 +96,10 @@ def test_fetch_caches_the_crd_and_refuses_other_files(
     monkeypatch.delenv("ISVC_CRD", raising=False)
     from local.validate import crd as crd_module
 
-    cached = crd_module.cache_dir() / crd_module.CRD_FILENAME
+    cached = crd_module.cache_dir("v0.19.0") / crd_module.CRD_FILENAME
     assert fetch_crd(cached, url=crd.as_uri()) == cached
-    assert locate_crd(None, allow_fetch=False) == cached
+    assert locate_crd(None, version="0.19.0", allow_fetch=False) == cached
+    assert describe(cached).startswith("cached KServe v0.19.0 CRD")
     assert "serving.kserve.io/v1beta1" in crd_validators(cached)
 
     not_a_crd = tmp_path / "other.yaml"

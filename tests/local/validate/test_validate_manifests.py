@@ -10,11 +10,34 @@ import yaml
 
 from local.cli.main import main
 from local.validate import RULES, validate_paths
+from local.validate.lint import WARNING_RULES
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 MANIFESTS = REPO_ROOT / "manifests"
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "manifests"
-INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
+FIXTURE_FILES = sorted((FIXTURES / "invalid").glob("*.yaml"))
+
+
+def _rule_of(fixture: Path) -> str:
+    return fixture.name.split("-", 1)[0].upper()
+
+
+INVALID = [p for p in FIXTURE_FILES if _rule_of(p) not in WARNING_RULES]
+WARNED = [p for p in FIXTURE_FILES if _rule_of(p) in WARNING_RULES]
+
+# KServe's first InferenceService (docs: "Deploy your first InferenceService"): no resource limits.
+TUTORIAL = """\
+apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata:
+  name: sklearn-iris
+spec:
+  predictor:
+    model:
+      modelFormat:
+        name: sklearn
+      storageUri: gs://kfserving-examples/models/sklearn/1.0/model
+"""
 
 
 def test_every_manifest_is_valid_without_warnings(crd: Path) -> None:
@@ -25,7 +48,7 @@ def test_every_manifest_is_valid_without_warnings(crd: Path) -> None:
 
 
 def _expected_rule(fixture: Path) -> str:
-    return fixture.name.split("-", 1)[0].upper()
+    return _rule_of(fixture)
 
 
 @pytest.mark.parametrize("fixture", INVALID, ids=lambda p: p.stem)
@@ -38,8 +61,25 @@ def test_fixture_triggers_exactly_its_rule(fixture: Path, crd: Path) -> None:
         assert finding.path, "every finding names a field path"
 
 
+@pytest.mark.parametrize("fixture", WARNED, ids=lambda p: p.stem)
+def test_warning_fixture_is_valid_with_its_warning(fixture: Path, crd: Path) -> None:
+    report = validate_paths([fixture], crd)
+    assert report.ok and report.errors == []
+    assert {(f.rule, f.severity.value) for f in report.findings} == {(_rule_of(fixture), "warning")}
+
+
+def test_kserve_tutorial_yaml_is_valid_with_a_limits_warning(crd: Path, tmp_path: Path) -> None:
+    path = tmp_path / "sklearn-iris.yaml"
+    path.write_text(TUTORIAL)
+    report = validate_paths([path], crd)
+    assert report.ok
+    assert [(f.rule, f.severity.value, f.path) for f in report.findings] == [
+        ("ISVC007", "warning", "spec.predictor.model.resources.limits")
+    ]
+
+
 def test_every_lint_rule_has_a_fixture() -> None:
-    covered = {_expected_rule(p) for p in INVALID}
+    covered = {_expected_rule(p) for p in FIXTURE_FILES}
     assert set(RULES) <= covered
     assert {"CRD001", "K8S001", "KN001"} <= covered
 
@@ -47,7 +87,7 @@ def test_every_lint_rule_has_a_fixture() -> None:
 def test_fixtures_differ_from_a_valid_manifest(crd: Path) -> None:
     """Each InferenceService fixture is manifests/iris.yaml plus one mistake, so the rule is what fails it."""
     iris = yaml.safe_load((MANIFESTS / "iris.yaml").read_text())
-    for fixture in INVALID:
+    for fixture in FIXTURE_FILES:
         body = yaml.safe_load(fixture.read_text())
         if body["kind"] == "InferenceService":
             assert body != iris
@@ -80,7 +120,41 @@ def test_cli_exit_codes_and_json(
     assert "[ISVC004]" in out and "INVALID: 2 objects in 2 files, 1 errors" in out
 
 
-def test_cli_missing_path_or_crd_is_an_error(crd: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["validate", "--crd", str(crd), str(tmp_path / "nope.yaml")]) == 1
-    assert main(["validate", "--crd", str(tmp_path / "no-crd.yaml"), str(MANIFESTS)]) == 1
+def test_cli_offline_by_default_names_the_bundled_schema(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No --crd, no $ISVC_CRD, an empty cache and no way out: the bundled CRD is used and named."""
+    monkeypatch.delenv("ISVC_CRD", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("isvc validate must not reach the network")
+
+    monkeypatch.setattr("urllib.request.urlopen", no_network)
+    tutorial = tmp_path / "sklearn-iris.yaml"
+    tutorial.write_text(TUTORIAL)
+    assert main(["validate", str(tutorial)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "schema: bundled KServe v0.21 CRD"
+    assert "warning [ISVC007]" in out
+    assert "valid: 1 objects in 1 files, 0 errors, 1 warnings (checked against the bundled KServe v0.21 CRD)" in out
+    assert main(["validate", "-o", "json", str(tutorial)]) == 0
+    assert json.loads(capsys.readouterr().out)["schema"] == "bundled KServe v0.21 CRD"
+    assert not (tmp_path / "empty-cache").exists()
+
+
+def test_cli_given_crd_is_named(crd: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    copy = tmp_path / "cluster-crd.yaml"
+    copy.write_bytes(crd.read_bytes())
+    assert main(["validate", "--crd", str(copy), str(MANIFESTS / "iris.yaml")]) == 0
+    assert f"schema: CRD file {copy}" in capsys.readouterr().out
+
+
+def test_cli_usage_errors_exit_2(crd: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["validate", "--crd", str(crd), str(tmp_path / "nope.yaml")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+    assert main(["validate", "--crd", str(tmp_path / "no-crd.yaml"), str(MANIFESTS)]) == 2
     assert "CRD file not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate", "--output", "xml"])
+    assert exit_info.value.code == 2
