@@ -106,8 +106,9 @@ e2e-cluster: setup ## V2 conformance tests against the cluster (through a port-f
 cluster-down: ## delete the minikube profile (and everything in it)
 	minikube delete -p $(MINIKUBE_PROFILE)
 
-bench: setup $(MODELS) ## Ray runtime vs pod-equivalent processes: req/s, latency, startup, memory (bench/README.md)
+bench: setup $(MODELS) ## Ray runtime vs pod processes, like with like: verdicts, results.json, plot (bench/README.md)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  { apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }; } \
 	  || echo ">> wrk not available: using the httpx load generator"
+	@$(UV) sync --frozen --inexact --group bench --quiet
 	@$(BIN)/python bench/run.py $(BENCH_ARGS)
