@@ -97,14 +97,17 @@ def run(args: argparse.Namespace, log: scenarios.Log) -> dict[str, Any]:
     return results
 
 
-def _terminate(signum: int, frame: Any) -> None:
+def _interrupt(signum: int, frame: Any) -> None:
+    """The first Ctrl-C or SIGTERM unwinds the run; further ones are ignored so the cleanup completes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _interrupt)  # even if started with SIGINT ignored (a background job)
+    signal.signal(signal.SIGTERM, _interrupt)
 
     def log(line: str) -> None:
         print(line, flush=True)

@@ -4,12 +4,15 @@ RSS summed over Ray's processes counts every shared library and copy-on-write pa
 PSS divides each page by the number of processes mapping it, so the sum over a runtime is what it
 costs (Linux ``/proc/PID/smaps_rollup``, psutil ``memory_full_info().pss``). ``breakdown`` names each
 process by its title (Ray sets ``ray::ServeReplica:APP:DEPLOYMENT``, ``ray::ServeController`` ...) so
-the report can say what each one costs. Reads /proc only: imports nothing of Ray or the runtime.
+the report can say what each one costs. When the runtime offers ``local.ray_layer.head.runtime_pss``
+(a psutil walk of a process tree, no Ray import), its total is recorded beside the bench's own as a
+cross-check; the bench's figure also counts session members that left the tree.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,3 +69,11 @@ def summary(procs: Sequence[psutil.Process]) -> dict[str, Any]:
         "processes": len(rows),
         "by_process": [{"pid": r.pid, "label": r.label, "pss_mib": r.pss_mib, "rss_mib": r.rss_mib} for r in rows],
     }
+
+
+def runtime_pss_mib(root_pids: Sequence[int]) -> float | None:
+    """The runtime's own PSS total (``local.ray_layer.head.runtime_pss``), None where it is not offered."""
+    with contextlib.suppress(ImportError, AttributeError):
+        function = importlib.import_module("local.ray_layer.head").runtime_pss
+        return float(sum(row.pss_mib for row in function(list(root_pids))))
+    return None

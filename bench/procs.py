@@ -153,28 +153,33 @@ class IsvcUp:
         return ""
 
     def stop(self, grace_s: float = 30.0) -> float:
-        """Stop the session (SIGINT, then SIGKILL for whatever is left); seconds it took."""
+        """Stop the session (SIGINT, then SIGKILL for whatever is left); seconds it took. Idempotent."""
         started = time.monotonic()
-        self._http.close()
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return 0.0
-        stragglers = session_processes([proc.pid])
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip cleanup
+        # a Ctrl-C or SIGTERM from here on must not cut the cleanup short
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=grace_s)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            for straggler in [*stragglers, *session_processes([proc.pid])]:
-                with contextlib.suppress(psutil.Error):
-                    straggler.kill()
+            self._http.close()
+            if self.proc is not None:
+                _stop_session(self.proc, grace_s)
+                self.proc = None
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         return time.monotonic() - started
+
+
+def _stop_session(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    stragglers = session_processes([proc.pid])
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace_s)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for straggler in [*stragglers, *session_processes([proc.pid])]:  # Ray workers: own groups, same session
+        with contextlib.suppress(psutil.Error):
+            straggler.kill()
 
 
 def stored_events(db: Path, service: str) -> int | None:

@@ -132,9 +132,10 @@ def _details(results: Mapping[str, Any]) -> list[str]:
     for side in ("ray", "pods"):
         if side in memory:
             top = ", ".join(f"{p['label']} {p['pss_mib']:.0f}" for p in memory[side]["by_process"][:8])
-            lines.append(
-                f"memory {side}: {memory[side]['pss_mib']:.0f} MiB PSS ({memory[side]['rss_mib']:.0f} RSS): {top}"
-            )
+            own = memory[side].get("runtime_pss_mib")
+            check = f", runtime_pss {own:.0f}" if own else ""
+            pss, rss = memory[side]["pss_mib"], memory[side]["rss_mib"]
+            lines.append(f"memory {side}: {pss:.0f} MiB PSS ({rss:.0f} RSS{check}): {top}")
     for index, cycle in enumerate(results.get("cold_start", {}).get("cycles", [])):
         parts = [f"{k.removesuffix('_s')} {v:.2f}" for k, v in cycle.items() if k.endswith("_s") and v is not None]
         lines.append(

@@ -141,6 +141,8 @@ def chain(bench: Bench) -> dict[str, Any]:
             bench.warm(target)
         time.sleep(1.0)
         out["memory"] = {"ray": memory.summary(bench.isvc.processes()), "pods": memory.summary(bench.runtimes["pods"])}
+        if bench.isvc.proc is not None:
+            out["memory"]["ray"]["runtime_pss_mib"] = memory.runtime_pss_mib([bench.isvc.proc.pid])
         ok, message = bench.isvc.apply(bench.paths["iris-batch"])
         batch_status = bench.isvc.local_status("iris-batch")
         warnings = batch_status.get("warnings") or []
