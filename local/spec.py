@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from local.errors import SpecError
 from local.logger.events import LoggerSpec
+from local.model_formats import OTHER_FRAMEWORKS, FrameworkSpec, ModelSpec, format_entrypoint
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -73,6 +74,15 @@ class ComponentSpec(_Lenient):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
+class PredictorSpec(ComponentSpec):
+    """``spec.predictor``: a component plus a model format (``model``, or the ``sklearn``/... shorthand)."""
+
+    model: ModelSpec | None = None
+    sklearn: FrameworkSpec | None = None
+    xgboost: FrameworkSpec | None = None
+    lightgbm: FrameworkSpec | None = None
+
+
 class ObjectMeta(_Lenient):
     name: str = Field(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=63)
     namespace: str = "default"
@@ -81,7 +91,7 @@ class ObjectMeta(_Lenient):
 
 
 class InferenceServiceSpec(_Lenient):
-    predictor: ComponentSpec
+    predictor: PredictorSpec
     transformer: ComponentSpec | None = None
 
 
@@ -122,7 +132,22 @@ class EntryPoint:
     args: tuple[str, ...]
 
 
-def entrypoint_of(component: ComponentSpec, where: str) -> EntryPoint:
+def entrypoint_of(component: ComponentSpec, where: str, model_name: str = "model") -> EntryPoint:
+    """The module and args a component's replica builds its model from.
+
+    A predictor naming a model format (``local.model_formats``) is served by the kit's predictor for that
+    format, as KServe serves it with its built-in runtime, under ``model_name`` (the service's name, as
+    KServe passes ``--model_name={{.Name}}``). Otherwise its ``kserve-container`` command is run.
+    """
+    if isinstance(component, PredictorSpec):
+        others = [name for name in OTHER_FRAMEWORKS if name in (component.model_extra or {})]
+        shorthands = {"sklearn": component.sklearn, "xgboost": component.xgboost, "lightgbm": component.lightgbm}
+        commands = [c for c in component.containers if c.name == "kserve-container" and c.command]
+        if commands and (component.model is not None or any(shorthands.values()) or others):
+            raise SpecError(f"{where}: give either a model format or a kserve-container command, not both")
+        found = format_entrypoint(component.model, shorthands, others, model_name, where)
+        if found is not None:
+            return EntryPoint(module=found[0], args=found[1])
     if not component.containers:
         raise SpecError(f"{where}.containers: the local runtime needs a kserve-container with a command")
     index = next((i for i, c in enumerate(component.containers) if c.name == "kserve-container"), 0)

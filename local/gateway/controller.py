@@ -268,4 +268,4 @@ def _entry_args(service: InferenceService) -> tuple[str, ...]:
     from local.spec import entrypoint_of
 
     name, component = next(iter(service.components().items()))
-    return entrypoint_of(component, f"spec.{name}").args
+    return entrypoint_of(component, f"spec.{name}", service.name).args

@@ -454,7 +454,7 @@ def test_unhonoured_fields_reports_unknown_fields_at_every_level() -> None:
     document["status"] = {"url": "http://x"}  # server-owned, never reported
     document["metadata"]["uid"] = "1234"
     document["spec"]["explainer"] = {"containers": []}
-    document["spec"]["predictor"]["model"] = {"modelFormat": {"name": "sklearn"}}
+    document["spec"]["predictor"]["pytorch"] = {"storageUri": "gs://b/m"}  # a format with no local runtime
     document["spec"]["predictor"]["batcher"] = {"maxBatchSize": 4, "extra": 1}
     document["spec"]["transformer"]["containers"][0]["volumeMounts"] = []
     service = parse_inference_service(document)
@@ -463,7 +463,7 @@ def test_unhonoured_fields_reports_unknown_fields_at_every_level() -> None:
         "spec.explainer",
         "spec.predictor.batcher",
         "spec.predictor.batcher.extra",
-        "spec.predictor.model",
+        "spec.predictor.pytorch",
         "spec.transformer.containers[0].volumeMounts",
     ]
 
