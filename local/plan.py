@@ -207,11 +207,6 @@ def plan_component(
             entrypoint=entrypoint_of(component, where, service.name),
             autoscaling=autoscaling_for(component, service.metadata.annotations, where),
             max_ongoing_requests=component.containerConcurrency or LOCAL_MAX_ONGOING_REQUESTS,
-            batching=(
-                BatchingPlan(component.batcher.maxBatchSize, component.batcher.maxLatency)
-                if component.batcher is not None
-                else None
-            ),
         )
         state = replace(state, revisions=(*state.revisions, revision))
     return route_traffic(state, component.canaryTrafficPercent, ready=None)
