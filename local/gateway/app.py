@@ -169,4 +169,7 @@ def build_gateway_app(controller: Controller) -> FastAPI:
     app.add_middleware(InferenceLogMiddleware, logger_for=controller.logger_for)
     app.state.controller = controller
     metrics.expose_gateway(controller)
+    from local.console.routes import include_console  # /console: the operations console (docs/console.md)
+
+    include_console(app, controller)
     return app

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from local.sink.parse import BadEvent, parse_event
+from local.sink.read_api import read_routes
 from local.sink.store import EventStore
 from local.sink.writer import GroupCommitWriter
 
@@ -81,7 +82,7 @@ def create_app(store: EventStore, *, max_body: int = DEFAULT_MAX_BODY, max_batch
             await writer.close()
 
     app = Starlette(
-        routes=[Route("/", receive, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
+        routes=[Route("/", receive, methods=["POST"]), Route("/healthz", healthz, methods=["GET"]), *read_routes()],
         lifespan=lifespan,
     )
     app.state.writer = writer

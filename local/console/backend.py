@@ -1,0 +1,153 @@
+"""Where the console reads and acts: the local gateway's own HTTP API, or a cluster (``local.console.cluster``).
+
+``LocalBackend`` calls the gateway app it is mounted in, in process (``httpx.ASGITransport``, no socket):
+the same routes ``isvc get``, ``isvc rollout`` and ``isvc infer`` use, so what the console shows and does
+is what the CLI shows and does (``POST .../inferenceservices/{name}/rollout``, ``GET /v2/models/{m}``,
+``POST /v2/models/{m}/infer`` with its inference logging, ``GET /metrics``). Events come from the sink's
+``GET /events`` (``local.sink.read_api``) at the URL the loggers post to.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+API = "/apis/serving.kserve.io/v1beta1/namespaces"
+REVISIONS = "/apis/serving.knative.dev/v1/namespaces/_all/revisions"
+ISVC_LABEL = "serving.kserve.io/inferenceservice"
+REVISION_HEADER = "x-isvc-{component}-revision"
+
+
+class ConsoleError(Exception):
+    """An API answer other than success, with its status; the console shows the message."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class InferResult:
+    status: int
+    body: str
+    revisions: dict[str, str]  # component -> revision that served it (x-isvc-<component>-revision)
+    elapsed_ms: float
+
+
+class Backend(Protocol):
+    mode: str
+
+    async def list_services(self) -> list[dict[str, Any]]: ...
+    async def get_service(self, name: str) -> dict[str, Any]: ...
+    async def revisions(self, name: str) -> dict[str, Any]: ...
+    async def replicas(self, name: str, revisions: dict[str, Any]) -> dict[str, int]: ...
+    async def rollout(self, resource: dict[str, Any], action: str, component: str, percent: int | None) -> None: ...
+    async def model_metadata(self, resource: dict[str, Any]) -> dict[str, Any]: ...
+    async def infer(self, resource: dict[str, Any], body: dict[str, Any]) -> InferResult: ...
+    async def metrics_text(self) -> str | None: ...
+    async def events(self, name: str, limit: int) -> list[dict[str, Any]]: ...
+
+
+def error_of(response: httpx.Response) -> ConsoleError:
+    """The ``{"error": ...}`` (or FastAPI ``detail``) of a failed answer."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ConsoleError(response.status_code, response.text[:500] or response.reason_phrase)
+    message = body.get("error") or body.get("detail") if isinstance(body, dict) else None
+    return ConsoleError(response.status_code, str(message or body))
+
+
+def served_by(headers: httpx.Headers) -> dict[str, str]:
+    out = {}
+    for component in ("transformer", "predictor", "explainer"):
+        value = headers.get(REVISION_HEADER.format(component=component))
+        if value:
+            out[component] = value
+    return out
+
+
+async def sink_events(sink_url: str, name: str, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` request/response pairs of ``name`` from the sink at ``sink_url``."""
+    url = sink_url.rstrip("/") + "/events"
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            response = await client.get(url, params={"name": name, "limit": limit})
+    except httpx.HTTPError as exc:
+        raise ConsoleError(503, f"the event sink at {sink_url} is unreachable ({exc.__class__.__name__})") from None
+    if response.status_code != 200:
+        raise error_of(response)
+    result: list[dict[str, Any]] = response.json()
+    return result
+
+
+class LocalBackend:
+    """The gateway app this console is mounted in (``controller`` for the sink URL the loggers use)."""
+
+    mode = "local"
+
+    def __init__(self, app: Any, controller: Any):
+        self.app = app
+        self.controller = controller
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            transport = httpx.ASGITransport(app=self.app)
+            self._client = httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=300.0)
+        return self._client
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.client.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise error_of(response)
+        return response.json()
+
+    async def list_services(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = (await self._json("GET", f"{API}/_all/inferenceservices"))["items"]
+        return items
+
+    async def get_service(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", f"{API}/_all/inferenceservices/{name}")
+        return result
+
+    async def revisions(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", REVISIONS, params={"labelSelector": f"{ISVC_LABEL}={name}"})
+        return result
+
+    async def replicas(self, name: str, revisions: dict[str, Any]) -> dict[str, int]:
+        from local.console.metrics import parse_scrape
+
+        text = await self.metrics_text()
+        scrape = parse_scrape(text or "", 0.0)
+        return {key[2]: int(value) for key, value in scrape.replicas.items() if key[0] == name}
+
+    async def rollout(self, resource: dict[str, Any], action: str, component: str, percent: int | None) -> None:
+        metadata = resource["metadata"]
+        path = f"{API}/{metadata.get('namespace') or '_all'}/inferenceservices/{metadata['name']}/rollout"
+        await self._json("POST", path, json={"action": action, "component": component, "percent": percent})
+
+    async def model_metadata(self, resource: dict[str, Any]) -> dict[str, Any]:
+        from local.console.views import model_name_of
+
+        result: dict[str, Any] = await self._json("GET", f"/v2/models/{model_name_of(resource)}")
+        return result
+
+    async def infer(self, resource: dict[str, Any], body: dict[str, Any]) -> InferResult:
+        from local.console.views import model_name_of
+
+        started = time.perf_counter()
+        response = await self.client.post(f"/v2/models/{model_name_of(resource)}/infer", json=body)
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        return InferResult(response.status_code, response.text, served_by(response.headers), elapsed_ms)
+
+    async def metrics_text(self) -> str | None:
+        response = await self.client.get("/metrics")
+        return response.text if response.status_code == 200 else None
+
+    async def events(self, name: str, limit: int) -> list[dict[str, Any]]:
+        return await sink_events(self.controller.local_sink_url, name, limit)

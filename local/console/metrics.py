@@ -1,0 +1,152 @@
+"""Per-revision req/s, error rate and p99 over the last minutes, computed from scrapes of ``/metrics``.
+
+The console keeps a short history of the gateway's own Prometheus text (``isvc_requests_total``,
+``isvc_request_errors_total``, ``isvc_request_duration_seconds``, ``isvc_replicas``: see
+``local.gateway.metrics``) and computes what a Prometheus would with ``rate()`` and
+``histogram_quantile()`` over the window: differences between the newest and the oldest scrape in the
+window, the quantile interpolated linearly inside its bucket (as ``histogram_quantile`` does in
+Prometheus' ``promql/quantile.go``). Pure: the caller scrapes and passes the text and the time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from prometheus_client.parser import text_string_to_metric_families
+
+REQUESTS = "isvc_requests_total"
+ERRORS = "isvc_request_errors_total"
+LATENCY_BUCKET = "isvc_request_duration_seconds_bucket"
+REPLICAS = "isvc_replicas"
+
+#: (inferenceservice, component, revision)
+Key = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """The figures of one scrape, summed over status codes."""
+
+    at: float
+    requests: Mapping[Key, float]
+    errors: Mapping[Key, float]
+    buckets: Mapping[Key, Mapping[float, float]]  # cumulative counts by upper bound ``le``
+    replicas: Mapping[Key, float]
+
+
+def parse_scrape(text: str, at: float) -> Scrape:
+    """The kit's series from Prometheus text exposition ``text`` scraped at ``at`` (seconds)."""
+    requests: dict[Key, float] = {}
+    errors: dict[Key, float] = {}
+    buckets: dict[Key, dict[float, float]] = {}
+    replicas: dict[Key, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            if "revision" not in labels:
+                continue
+            key = (labels.get("inferenceservice", ""), labels.get("component", ""), labels["revision"])
+            if sample.name == REQUESTS:
+                requests[key] = requests.get(key, 0.0) + sample.value
+            elif sample.name == ERRORS:
+                errors[key] = errors.get(key, 0.0) + sample.value
+            elif sample.name == LATENCY_BUCKET:
+                buckets.setdefault(key, {})[float(labels["le"])] = sample.value
+            elif sample.name == REPLICAS:
+                replicas[key] = sample.value
+    return Scrape(at, requests, errors, buckets, replicas)
+
+
+@dataclass(frozen=True)
+class RevisionStats:
+    """What the console shows for one revision of one component."""
+
+    service: str
+    component: str
+    revision: str
+    requests: float  # total since the gateway started
+    rps: float | None  # over the window; None until two scrapes span it
+    error_rate: float | None  # errors / requests in the window; None without requests
+    p99_ms: float | None  # None without requests in the window
+    replicas: int | None
+
+
+def quantile(q: float, cumulative: Mapping[float, float]) -> float | None:
+    """``histogram_quantile(q, ...)`` of cumulative bucket counts keyed by upper bound (``+Inf`` included)."""
+    bounds = sorted(cumulative)
+    if not bounds or not math.isinf(bounds[-1]):
+        return None
+    total = cumulative[bounds[-1]]
+    if total <= 0:
+        return None
+    rank = q * total
+    lower_bound, lower_count = 0.0, 0.0
+    for bound in bounds:
+        count = cumulative[bound]
+        if count >= rank:
+            if math.isinf(bound):  # in the +Inf bucket: the highest finite bound, as Prometheus answers
+                return lower_bound
+            if count == lower_count:
+                return bound
+            return lower_bound + (bound - lower_bound) * (rank - lower_count) / (count - lower_count)
+        lower_bound, lower_count = bound, count
+    return bounds[-2] if len(bounds) > 1 else None
+
+
+@dataclass
+class MetricsHistory:
+    """Scrapes of the last ``keep_s`` seconds; statistics over the last ``window_s``."""
+
+    window_s: float = 300.0
+    keep_s: float = 600.0
+    scrapes: deque[Scrape] = field(default_factory=deque)
+
+    def add(self, scrape: Scrape) -> None:
+        if self.scrapes and scrape.at <= self.scrapes[-1].at:
+            return
+        self.scrapes.append(scrape)
+        while self.scrapes and self.scrapes[0].at < scrape.at - self.keep_s:
+            self.scrapes.popleft()
+
+    def stats(self, service: str | None = None) -> list[RevisionStats]:
+        if not self.scrapes:
+            return []
+        newest = self.scrapes[-1]
+        oldest = next((s for s in self.scrapes if s.at >= newest.at - self.window_s), newest)
+        span = newest.at - oldest.at
+        keys: Iterable[Key] = sorted(set(newest.requests) | set(newest.replicas))
+        out = []
+        for key in keys:
+            if service is not None and key[0] != service:
+                continue
+            total = newest.requests.get(key, 0.0)
+            done = total - oldest.requests.get(key, 0.0) if span > 0 else None
+            failed = newest.errors.get(key, 0.0) - oldest.errors.get(key, 0.0)
+            window_buckets = {
+                le: count - (oldest.buckets.get(key, {}).get(le, 0.0) if span > 0 else 0.0)
+                for le, count in newest.buckets.get(key, {}).items()
+            }
+            p99 = quantile(0.99, window_buckets)
+            replicas = newest.replicas.get(key)
+            out.append(
+                RevisionStats(
+                    service=key[0],
+                    component=key[1],
+                    revision=key[2],
+                    requests=total,
+                    rps=done / span if done is not None and span > 0 else None,
+                    error_rate=failed / done if done else None,
+                    p99_ms=p99 * 1000.0 if p99 is not None else None,
+                    replicas=int(replicas) if replicas is not None else None,
+                )
+            )
+        return out
+
+    def replicas(self) -> dict[str, int]:
+        """Running replicas by revision name, from the newest scrape."""
+        if not self.scrapes:
+            return {}
+        return {key[2]: int(value) for key, value in self.scrapes[-1].replicas.items()}

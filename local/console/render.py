@@ -1,0 +1,242 @@
+"""The console's HTML: whole pages (readable with JavaScript off) and the fragments htmx swaps in.
+
+Pure string building from ``local.console.views`` values; every value from outside goes through
+``html.escape``. Panels that change (status, metrics, events) carry ``hx-get`` + ``hx-trigger="every
+Ns"`` and are replaced in place; the forms are plain HTML forms (``method="post"``) that htmx turns into
+in-page requests (``hx-post``), so they also work without JavaScript (the server answers a whole page).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+from local.console.backend import InferResult
+from local.console.metrics import RevisionStats
+from local.console.views import FormInput, ServiceView
+
+PREFIX = "/console"
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value))
+
+
+def page(title: str, body: str, mode: str) -> str:
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)} · isvc console</title>
+<link rel="stylesheet" href="{PREFIX}/static/console.css">
+<script src="{PREFIX}/static/htmx.min.js" defer></script>
+</head><body>
+<header><a class="brand" href="{PREFIX}">isvc console</a><span class="mode">{_e(mode)}</span></header>
+<main>{body}</main>
+</body></html>"""
+
+
+def _poll(url: str, seconds: int, extra: str = "") -> str:
+    trigger = f"every {seconds}s" + (f", {extra}" if extra else "")
+    return f'hx-get="{_e(url)}" hx-trigger="{trigger}" hx-swap="outerHTML"'
+
+
+def error_box(message: str) -> str:
+    return f'<p class="error" role="alert">{_e(message)}</p>'
+
+
+# ------------------------------------------------------------------ the service list
+
+
+def services_table(views: Sequence[ServiceView]) -> str:
+    rows = []
+    for view in views:
+        for component in view.components:
+            split = ", ".join(
+                f"{r.info.name} {r.info.traffic_percent}%" for r in component.revisions if r.info.traffic_percent
+            )
+            replicas = sum(r.replicas or 0 for r in component.revisions if r.info.traffic_percent)
+            rows.append(
+                f'<tr data-service="{_e(view.name)}"><td><a href="{PREFIX}/services/{_e(view.name)}">'
+                f"{_e(view.name)}</a></td><td>{_e(view.namespace)}</td><td>{_e(component.name)}</td>"
+                f"<td>{_e(component.phase)}</td><td>{len(component.revisions)}</td><td>{_e(split)}</td>"
+                f'<td class="num">{replicas}</td><td>{_ready(view.ready)}</td></tr>'
+            )
+    body = "".join(rows) or '<tr><td colspan="8">no InferenceServices</td></tr>'
+    return (
+        f'<table id="services" class="grid" {_poll(PREFIX + "/fragments/services", 3)}>'
+        "<thead><tr><th>service</th><th>namespace</th><th>component</th><th>phase</th><th>revisions</th>"
+        f"<th>traffic</th><th>replicas</th><th>ready</th></tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def index_page(views: Sequence[ServiceView], mode: str, error: str | None = None) -> str:
+    body = "<h1>InferenceServices</h1>" + (error_box(error) if error else "") + services_table(views)
+    return page("InferenceServices", body, mode)
+
+
+def _ready(ready: bool | None) -> str:
+    label = {True: "Ready", False: "Not ready", None: "Unknown"}[ready]
+    return f'<span class="ready-{str(ready).lower()}">{label}</span>'
+
+
+# ------------------------------------------------------------------ one service
+
+
+def status_panel(view: ServiceView) -> str:
+    parts = [
+        f'<section id="status" {_poll(f"{PREFIX}/services/{view.name}/status", 2, "isvc-changed from:body")}>',
+        f"<h2>{_e(view.name)} <small>{_e(view.namespace)} · model {_e(view.model_name)}</small> "
+        f"{_ready(view.ready)}</h2>",
+    ]
+    for component in view.components:
+        canary = f"canary {component.canary_percent}%" if component.canary_percent is not None else "no canary"
+        bar = "".join(
+            f'<span class="slice" style="width:{r.info.traffic_percent}%" title="{_e(r.info.name)}">'
+            f"{_e(r.info.name.rsplit('-', 1)[-1])} {r.info.traffic_percent}%</span>"
+            for r in component.revisions
+            if r.info.traffic_percent
+        )
+        rows = "".join(
+            f'<tr data-revision="{_e(r.info.name)}"><td>{_e(r.info.name)}</td>'
+            f"<td>{_e({True: 'True', False: 'False', None: 'Unknown'}[r.info.ready])}</td>"
+            f'<td class="num traffic">{r.info.traffic_percent}%</td><td>{_e(r.info.tag)}</td>'
+            f"<td>{_e(r.info.role)}</td>{_replicas(r.replicas)}<td>{_e(r.info.created)}</td></tr>"
+            for r in component.revisions
+        )
+        message = f'<p class="error">{_e(component.message)}</p>' if component.message else ""
+        parts.append(
+            f'<div class="component" data-component="{_e(component.name)}">'
+            f"<h3>{_e(component.name)} <small>{_e(component.phase)} · {_e(canary)}</small></h3>{message}"
+            f'<div class="split" aria-label="traffic split">{bar}</div>'
+            '<table class="grid"><thead><tr><th>revision</th><th>ready</th><th>traffic</th><th>tag</th>'
+            f"<th>role</th><th>replicas</th><th>created</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _replicas(count: int | None) -> str:
+    if count is None:
+        return '<td class="num replicas">&ndash;</td>'
+    if count == 0:
+        return '<td class="num replicas zero" title="scaled to zero">0</td>'
+    return f'<td class="num replicas">{count}</td>'
+
+
+def rollout_form(view: ServiceView, result: str = "") -> str:
+    url = f"{PREFIX}/services/{view.name}/rollout"
+    options = "".join(
+        f'<option value="{_e(c.name)}"{" selected" if c.name == "predictor" else ""}>{_e(c.name)}</option>'
+        for c in view.components
+    )
+    current = next((c.canary_percent for c in view.components if c.name == "predictor"), None)
+    percent = current if current is not None else 10
+    return f"""<section id="rollout"><h2>Rollout</h2>
+<form method="post" action="{url}" hx-post="{url}" hx-target="#rollout-result" hx-swap="innerHTML">
+<label>component <select name="component">{options}</select></label>
+<label>canary percent <input id="canary-percent" type="range" name="percent" min="0" max="100" step="1"
+ value="{percent}" oninput="this.nextElementSibling.value=this.value"><output>{percent}</output>%</label>
+<button name="action" value="canary" type="submit">Set canary</button>
+<button name="action" value="promote" type="submit">Promote</button>
+<button name="action" value="rollback" type="submit">Roll back</button>
+</form><div id="rollout-result" aria-live="polite">{result}</div></section>"""
+
+
+def rollout_result(action: str, component: str, percent: int | None, view: ServiceView) -> str:
+    what = f"{action} {percent}%" if action == "canary" else action
+    lines = []
+    for c in view.components:
+        if c.name == component:
+            split = ", ".join(f"{r.info.name} {r.info.traffic_percent}%" for r in c.revisions if r.info.traffic_percent)
+            lines.append(f"{c.name}: {c.phase} [{split}]")
+    return f'<p class="ok">{_e(what)} on {_e(component)}: done. {_e("; ".join(lines))}</p>'
+
+
+def try_form(view: ServiceView, inputs: Sequence[FormInput], result: str = "", error: str | None = None) -> str:
+    url = f"{PREFIX}/services/{view.name}/try"
+    if error:
+        fields = error_box(f"no V2 metadata for model {view.model_name}: {error}")
+    else:
+        fields = "".join(
+            f"<label>{_e(i.name)} <small>{_e(i.datatype)} {_e(list(i.shape))}</small>"
+            f'<input name="input.{_e(i.name)}" value="{_e(i.default)}" required></label>'
+            for i in inputs
+        )
+    return f"""<section id="try"><h2>Try it <small>POST /v2/models/{_e(view.model_name)}/infer</small></h2>
+<form method="post" action="{url}" hx-post="{url}" hx-target="#try-result" hx-swap="innerHTML">{fields}
+<button type="submit">Send</button></form><div id="try-result" aria-live="polite">{result}</div></section>"""
+
+
+def try_result(result: InferResult, request: Mapping[str, Any]) -> str:
+    served = ", ".join(f"{c} {r}" for c, r in result.revisions.items()) or "not reported"
+    css = "ok" if result.status == 200 else "error"
+    return (
+        f'<p class="{css}">HTTP <span class="http-status">{result.status}</span> in {result.elapsed_ms:.1f} ms, '
+        f'served by <span class="served-by">{_e(served)}</span></p>'
+        f"<details><summary>request</summary><pre>{_e(json.dumps(request))}</pre></details>"
+        f'<pre class="response">{_e(_pretty(result.body))}</pre>'
+    )
+
+
+def metrics_panel(name: str, stats: Iterable[RevisionStats], window_s: float, note: str | None = None) -> str:
+    def fmt(value: float | None, pattern: str) -> str:
+        return "&ndash;" if value is None else pattern.format(value)
+
+    rows = "".join(
+        f'<tr data-revision="{_e(s.revision)}"><td>{_e(s.component)}</td><td>{_e(s.revision)}</td>'
+        f'<td class="num rps">{fmt(s.rps, "{:.2f}")}</td>'
+        f'<td class="num">{fmt(None if s.error_rate is None else s.error_rate * 100, "{:.1f}%")}</td>'
+        f'<td class="num">{fmt(s.p99_ms, "{:.1f}")}</td><td class="num">{s.requests:.0f}</td></tr>'
+        for s in stats
+    )
+    body = rows or '<tr><td colspan="6">no requests recorded yet</td></tr>'
+    caption = note or f"over the last {window_s / 60:.0f} min (or since the console opened), from /metrics"
+    return (
+        f'<section id="metrics" {_poll(f"{PREFIX}/services/{name}/metrics", 3)}><h2>Traffic</h2>'
+        f'<table class="grid"><caption>{_e(caption)}</caption><thead><tr><th>component</th><th>revision</th>'
+        "<th>req/s</th><th>errors</th><th>p99 ms</th><th>requests</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></section>"
+    )
+
+
+def events_panel(name: str, events: Sequence[Mapping[str, Any]], error: str | None = None) -> str:
+    rows = []
+    for event in events:
+        half = event.get("request") or event.get("response") or {}
+        latency = event.get("latency_ms")
+        bodies = "".join(
+            f"<h4>{side}</h4><pre>{_e(_pretty((event.get(side) or {}).get('body', '')))}</pre>"
+            for side in ("request", "response")
+            if event.get(side)
+        )
+        rows.append(
+            f'<tr class="event" data-id="{_e(event.get("id"))}">'
+            f"<td>{_e(half.get('time') or half.get('received_at'))}</td>"
+            f"<td>{_e(event.get('component'))}</td><td>{_e(event.get('endpoint'))}</td>"
+            f"<td>{_e(event.get('status'))}</td>"
+            f'<td class="num">{"" if latency is None else f"{latency:.1f} ms"}</td>'
+            f"<td><details><summary>{_e(event.get('id'))}</summary>{bodies}</details></td></tr>"
+        )
+    body = "".join(rows) or '<tr><td colspan="6">no events yet</td></tr>'
+    problem = error_box(error) if error else ""
+    return (
+        f'<section id="events" {_poll(f"{PREFIX}/services/{name}/events", 2)}><h2>Logged events '
+        f"<small>from the sink, newest first</small></h2>{problem}"
+        '<table class="grid"><thead><tr><th>time (UTC)</th><th>component</th><th>endpoint</th><th>status</th>'
+        f"<th>latency</th><th>ce-id / bodies</th></tr></thead><tbody>{body}</tbody></table></section>"
+    )
+
+
+def service_page(view: ServiceView, panels: Sequence[str], mode: str) -> str:
+    nav = f'<p><a href="{PREFIX}">← all InferenceServices</a></p>'
+    body = nav + status_panel(view) + '<div class="columns">' + "".join(panels) + "</div>"
+    return page(view.name, body, mode)
+
+
+def _pretty(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text), separators=(", ", ": "))
+    except (ValueError, TypeError):
+        return text
