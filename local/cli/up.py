@@ -1,8 +1,15 @@
-"""``isvc up``: serve InferenceService YAML locally on Ray Serve, in the foreground."""
+"""``isvc up``: serve InferenceService YAML locally on Ray Serve, in the foreground.
+
+Everything that can fail fast does so before Ray starts: the files are parsed and validated, the
+state directory must not have another ``isvc up`` running, and the gateway, gRPC and sink ports must
+be free (the error names the process holding one).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +17,10 @@ EPILOG = """\
 examples:
   isvc up -f manifests/iris.yaml            # serve on http://127.0.0.1:8080, gRPC on 8081
   isvc up -f a.yaml -f b.yaml --port 9000   # several services, another port
+  isvc up --ray-address 10.0.0.5:6379 -f manifests/iris.yaml   # on an existing Ray cluster
 then, in another shell: isvc get, isvc infer iris -d '{...}', isvc apply -f ..., isvc delete NAME"""
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def register(subparsers: Any) -> None:
@@ -36,6 +46,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--sink", action="store_true", help="also run the event sink (isvc sink) for the services' loggers"
     )
+    parser.add_argument("--sink-port", type=int, default=8099, help="port of the --sink (default %(default)s)")
+    parser.add_argument(
+        "--ray-address",
+        default=os.environ.get("RAY_ADDRESS") or None,
+        metavar="ADDR",
+        help="run on this existing Ray cluster (GCS host:port, env RAY_ADDRESS) instead of a local Ray head; "
+        "it must accept the kit's token (.isvc/ray-token) or the one in RAY_AUTH_TOKEN",
+    )
     parser.add_argument(
         "--state",
         type=Path,
@@ -46,40 +64,50 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _check_free(host: str, port: int) -> None:
-    """A port already taken (often by another `isvc up`) fails now, not after Ray has started."""
-    import socket
-
-    from local.errors import ConflictError
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise ConflictError(
-                f"{host}:{port} is already in use ({exc.strerror}): is another `isvc up` running? "
-                "Stop it, or pick other ports with --port / --grpc-port"
-            ) from exc
+def exposure_warning(host: str, port: int, grpc_port: int | None) -> str | None:
+    """What binding ``host`` exposes, when it is not loopback."""
+    if host in LOOPBACK_HOSTS or host.startswith("127."):
+        return None
+    grpc = f" and gRPC (port {grpc_port})" if grpc_port else ""
+    return (
+        f"warning: --host {host} exposes the gateway's HTTP (port {port}){grpc} beyond this machine, "
+        "without authentication: anyone who can reach it can call every model and apply or delete "
+        "InferenceServices. Ray itself stays on 127.0.0.1 with token auth."
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from local.gateway.server import GatewayOptions
     from local.gateway.server import run as run_gateway
+    from local.lifecycle import InstanceLock, check_port
     from local.revision_store import default_path
     from local.spec import load_inference_services
 
     # Parsed once, before Ray starts: a bad file fails fast, naming the field.
     services = [(str(path), service) for path in args.filename for service in load_inference_services(path)]
-    for port in (args.port, args.grpc_port):
-        if port:
-            _check_free(args.host, port)
+    state_path = args.state or default_path()
+    lock = InstanceLock(state_path.parent)
+    lock.acquire(host=args.host, port=args.port, grpc_port=args.grpc_port or None)
+    try:
+        check_port(args.host, args.port, "gateway HTTP", "--port")
+        if args.grpc_port:
+            check_port(args.host, args.grpc_port, "gateway gRPC", "--grpc-port")
+        if args.sink:
+            check_port("127.0.0.1", args.sink_port, "event sink", "--sink-port")
+    except Exception:
+        lock.release()
+        raise
+    warning = exposure_warning(args.host, args.port, args.grpc_port)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     options = GatewayOptions(
         host=args.host,
         port=args.port,
         grpc_port=args.grpc_port or None,
         services=services,
         start_sink=args.sink,
-        state_path=args.state or default_path(),
+        sink_port=args.sink_port,
+        state_path=state_path,
+        ray_address=args.ray_address,
     )
-    return run_gateway(options, log=lambda line: print(line, flush=True))
+    return run_gateway(options, log=lambda line: print(line, flush=True), lock=lock)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +22,8 @@ if TYPE_CHECKING:
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_GRPC_PORT = 8081
+DEFAULT_SINK_PORT = 8099
+DRAIN_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -33,6 +34,8 @@ class GatewayOptions:
     services: Sequence[tuple[str, InferenceService]] = ()  # (source file, service) to apply at start
     start_sink: bool = False
     state_path: Path | None = None
+    sink_port: int = DEFAULT_SINK_PORT
+    ray_address: str | None = None  # an existing Ray cluster instead of a local head
 
 
 def build_gateway(options: GatewayOptions, runtime: Any) -> tuple[Any, Any]:
@@ -89,7 +92,8 @@ async def serve_gateway(app: Any, options: GatewayOptions, server: Any = None) -
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await _drain(app)
+        with contextlib.suppress(Exception):  # bounded: a stuck delivery must not keep the process up
+            await asyncio.wait_for(_drain(app), DRAIN_TIMEOUT_S)
 
 
 async def _drain(app: Any) -> None:
@@ -119,21 +123,45 @@ async def _grpc_server(app: Any, options: GatewayOptions) -> None:
     await _start_grpc(grpc, options.host, max_workers=4)
 
 
-def run(options: GatewayOptions, log: Callable[[str], None] = print) -> int:
+def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any = None) -> int:
+    """Start Ray (a local loopback head, or ``options.ray_address``), the sink, the gateway; serve until
+    a signal; stop everything started. 0 after a clean stop, 1 when serving ended otherwise.
+
+    ``lock``: the state directory's ``InstanceLock``, already held by the caller (else taken here).
+    """
+    from local.lifecycle import InstanceLock, Stopper, run_loop
     from local.ray_layer.runtime import RayRuntime
+    from local.revision_store import default_path
 
     started = time.monotonic()
-    signal.signal(signal.SIGTERM, _terminate)  # `kill`, `timeout`: stop as cleanly as on Ctrl-C
-    sink = _start_sink(log) if options.start_sink else None
-    log("starting Ray and Serve (a few seconds) ...")
-    runtime = RayRuntime()
+    state_dir = (options.state_path or default_path()).parent
+    if lock is None:
+        lock = InstanceLock(state_dir)
+        lock.acquire(host=options.host, port=options.port, grpc_port=options.grpc_port)
+    stopper = Stopper(log)
+    stopper.install()
+    runtime = RayRuntime(address=options.ray_address, state_dir=state_dir)
+    stopper.force_actions.append(lambda: runtime.head.kill() if runtime.head is not None else None)
+    sink = None
+    code = 0
     try:
+        if options.start_sink:
+            sink = _start_sink(options.sink_port, log)
+            stopper.force_actions.insert(0, sink.kill)
+        step = time.monotonic()
         runtime.start()
+        where = f"local head {runtime.head.address}" if runtime.head is not None else f"cluster {runtime.address}"
+        log(f"Ray and Serve: {where}, loopback only, token auth, in {time.monotonic() - step:.1f}s")
         controller, app = build_gateway(options, runtime)
+        if sink is not None:
+            _wait_listening(sink, options.sink_port)
+            controller.local_sink_url = f"http://127.0.0.1:{options.sink_port}/"
         if controller.store is not None and controller.store.services():
             log(f"restoring {', '.join(controller.store.services())} from {controller.store.path} ...")
             controller.restore()
         apply_services(controller, options.services, log)
+        server = http_server(app, options)
+        server.capture_signals = contextlib.nullcontext  # the Stopper handles signals, not uvicorn
         grpc = f"gRPC {options.host}:{options.grpc_port}" if options.grpc_port else "gRPC off"
         log(
             f"gateway at http://{options.host}:{options.port} ({grpc}), "
@@ -142,33 +170,60 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print) -> int:
         for name in controller.services:
             log(sample_request(controller, name))
         sys.stdout.flush()
-        asyncio.run(serve_gateway(app, options))
+        stopper.server = server
+        run_loop(serve_gateway(app, options, server))
+        if not stopper.requested:
+            code = 1  # the HTTP server ended by itself (it could not bind, or failed)
     except KeyboardInterrupt:
         pass
     finally:
-        log("stopping Serve and Ray ...")
+        stopper.stopping = True  # a signal from here on stops at once
+        stopper.server = None
+        with contextlib.suppress(Exception):
+            log("stopping Serve and Ray ...")
         try:
             runtime.shutdown()
         finally:
             if sink is not None:
-                sink.terminate()
-                sink.wait(timeout=10)
-    return 0
+                _stop_process(sink)
+            lock.release()
+    return code
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-def _start_sink(log: Callable[[str], None]) -> Any:
+def _start_sink(port: int, log: Callable[[str], None]) -> Any:
     """``isvc sink`` as a child process: where the local loggers send their events by default."""
     import subprocess
 
-    from local.logger import DEFAULT_SINK_URL
-
-    log(f"starting the event sink at {DEFAULT_SINK_URL} (events: isvc events NAME) ...")
+    log(f"starting the event sink at http://127.0.0.1:{port}/ (events: isvc events NAME) ...")
     # Same process group: a Ctrl-C in the terminal reaches it too; run() also stops it on exit.
-    return subprocess.Popen([sys.executable, "-m", "local.cli.main", "sink"])
+    return subprocess.Popen([sys.executable, "-m", "local.cli.main", "sink", "--port", str(port)])
+
+
+def _wait_listening(process: Any, port: int, timeout_s: float = 20.0) -> None:
+    """Return once ``process`` accepts connections on loopback ``port``; fail if it exits first."""
+    import socket
+
+    from local.errors import ConflictError
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ConflictError(f"the event sink exited with code {process.returncode} (port {port})")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise ConflictError(f"the event sink did not listen on 127.0.0.1:{port} within {timeout_s:.0f}s")
+
+
+def _stop_process(process: Any, timeout_s: float = 10.0) -> None:
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 def sample_request(controller: Any, name: str) -> str:

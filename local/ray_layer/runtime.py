@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from local.plan import Revision
@@ -24,7 +25,6 @@ DEPLOY_TIMEOUT_S = 180.0
 
 # Read by Ray at import time in every Ray process: set before ray.init().
 RAY_ENV_DEFAULTS = {
-    "RAY_AUTH_MODE": "disabled",  # a loopback-only instance, no token needed
     "RAY_SERVE_ENABLE_DIRECT_INGRESS": "0",
     # Handle calls over gRPC, user code and router on the replica's loop: halves a handle hop here
     # (measured 4.1 -> 2.0 ms from the gateway to a predictor replica).
@@ -62,28 +62,47 @@ class RevisionStatus:
 class RayRuntime:
     """A local Ray instance with Serve started and no HTTP proxy."""
 
-    def __init__(self, num_cpus: int | None = None, address: str | None = None):
+    def __init__(self, num_cpus: int | None = None, address: str | None = None, state_dir: Path | None = None):
+        """``address`` (or ``RAY_ADDRESS``): an existing Ray cluster; otherwise a local head is started.
+
+        ``state_dir`` holds the Ray token (``ray-token``); default ``$ISVC_STATE_DIR`` or ``.isvc``.
+        """
         self.num_cpus = num_cpus
-        self.address = address
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.state_dir = state_dir or Path(os.environ.get("ISVC_STATE_DIR", ".isvc"))
+        self.head: Any = None  # the LocalHead this runtime started, if any
         self._owns_ray = False
+        self._owns_serve = False
+        self._apps_before: set[str] = set()
         self._clients: dict[str, Any] = {}
 
     def start(self) -> None:
+        """Token auth on; a local loopback head unless an address is given; then Serve without HTTP proxy."""
         for key, value in RAY_ENV_DEFAULTS.items():
             os.environ.setdefault(key, value)
+        from local.ray_layer.head import LocalHead, ensure_token, use_token
+
+        use_token(ensure_token(self.state_dir))
         import ray
         from ray import serve
 
+        logging.getLogger("ray.serve").setLevel(logging.WARNING)  # no "Started Serve ..." banners
         if not ray.is_initialized():
-            ray.init(
-                address=self.address,
-                num_cpus=self.num_cpus,
-                include_dashboard=False,
-                logging_level=logging.WARNING,
-                log_to_driver=False,
-                configure_logging=False,
-            )
+            address = self.address
+            if address is None:
+                self.head = LocalHead(num_cpus=self.num_cpus)
+                address = self.head.start()
+            # This process only (the head has started): no "*** SIGTERM received" stack dump on Ctrl-C.
+            os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, configure_logging=False)
             self._owns_ray = True
+        try:
+            from ray.serve._private.constants import SERVE_CONTROLLER_NAME, SERVE_NAMESPACE
+
+            ray.get_actor(SERVE_CONTROLLER_NAME, namespace=SERVE_NAMESPACE)
+            self._apps_before = set(serve.status().applications)  # someone else's Serve: keep its apps
+        except ValueError:
+            self._owns_serve = True
         serve.start(proxy_location="Disabled")
 
     def deploy_many(
@@ -180,17 +199,29 @@ class RayRuntime:
 
             _get_global_client().handle_cache.clear()  # type: ignore[union-attr]
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_s: float = 20.0) -> None:
+        """Stop what this runtime started, each step bounded: Serve (or only its own applications on
+        a cluster it did not start), the Ray connection, the local head's processes."""
         import ray
         from ray import serve
 
-        if not ray.is_initialized():
-            return
-        # Handles of the finished gateway loop complain while Serve stops; they are gone anyway.
-        logging.getLogger("ray.serve").setLevel(logging.CRITICAL)
-        serve.shutdown()
-        if self._owns_ray:
-            ray.shutdown()
+        from local.ray_layer.head import run_bounded
+
+        try:
+            if ray.is_initialized():
+                # Handles of the finished gateway loop complain while Serve stops; they are gone anyway.
+                logging.getLogger("ray.serve").setLevel(logging.CRITICAL)
+                if self._owns_serve:
+                    run_bounded(serve.shutdown, timeout_s, "Serve shutdown")
+                else:
+                    mine = set(self.statuses()) - self._apps_before
+                    run_bounded(lambda: [serve.delete(name) for name in sorted(mine)], timeout_s, "Serve delete")
+                if self._owns_ray:
+                    run_bounded(ray.shutdown, timeout_s, "Ray disconnect")
+        finally:
+            if self.head is not None:
+                self.head.stop()
+                self.head = None
 
 
 def _count_running(replica_states: Mapping[Any, int]) -> int:
