@@ -66,6 +66,7 @@ def run(args: argparse.Namespace, log: scenarios.Log) -> dict[str, Any]:
             "conns": args.conns,
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
+            "loadavg_at_start": os.getloadavg(),
         }
     }
     with contextlib.ExitStack() as stack:
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; every process started was stopped", file=sys.stderr)
         return 130
+    results["meta"]["loadavg_at_end"] = os.getloadavg()
     report.finish(results)
     report.write(results, RESULTS)
     drawn = plot.plot(results, PLOT)

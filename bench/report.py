@@ -102,7 +102,12 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 def render(results: Mapping[str, Any]) -> str:
     meta = results.get("meta", {})
-    lines = [f"\nisvc-kit bench ({meta.get('tool')}, {meta.get('duration_s')} s x {meta.get('rounds')} rounds)"]
+    load = "/".join(f"{meta[k][0]:.1f}" for k in ("loadavg_at_start", "loadavg_at_end") if meta.get(k))
+    lines = [
+        f"\nisvc-kit bench ({meta.get('tool')}, {meta.get('duration_s')} s x {meta.get('rounds')} paired rounds"
+        + (f"; load average at start/end {load} on {meta.get('cpus')} CPUs" if load else "")
+        + ")"
+    ]
     rows = [
         [
             r["scenario"],
@@ -112,7 +117,7 @@ def render(results: Mapping[str, Any]) -> str:
             _cell(r["p50_ms"], ".2f"),
             _cell(r["p99_ms"], ".2f"),
             str(r["errors"]),
-            " ".join(r["replicas"]),
+            ", ".join(r["replicas"]),
         ]
         for r in summarize(results.get("rounds", []))
     ]

@@ -11,6 +11,7 @@ its rounds to ``Bench.records``.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,7 @@ def rounds(bench: Bench, scenario: str, targets: Sequence[Target], conns_list: S
                     "result": result.to_dict(),
                     "replicas": target.replicas(),
                     "idle_runtime_cpu": round(idle_cpu, 3),
+                    "loadavg_1m": round(os.getloadavg()[0], 2),  # others' work on the machine shows here
                 }
                 bench.records.append(record)
                 p99 = f"{result.p99_ms:.1f}" if result.p99_ms is not None else "-"

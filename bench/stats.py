@@ -9,7 +9,6 @@ not start).
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -131,6 +130,12 @@ def logger_counters(metrics_text: str, service: str) -> dict[str, float]:
     return totals
 
 
+def replicas_text(replicas: Mapping[str, int] | None, processes: int | None = None) -> str:
+    """``predictor=1 transformer=1 (1 proc)``: what status said, and the replica processes that existed."""
+    text = " ".join(f"{k}={v}" for k, v in sorted((replicas or {}).items())) or "?"
+    return text if processes is None else f"{text} ({processes} proc)"
+
+
 def summarize(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One row per (scenario, target, conns): medians over rounds of req/s, p50, p99; errors summed."""
     groups: dict[tuple[str, str, int], list[Mapping[str, Any]]] = {}
@@ -149,7 +154,7 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "p50_ms": median([r["p50_ms"] for r in results]),
                 "p99_ms": median([r["p99_ms"] for r in results]),
                 "errors": sum(int(r["errors"]) for r in results),
-                "replicas": sorted({json.dumps(g.get("replicas"), sort_keys=True) for g in group}),
+                "replicas": sorted({replicas_text(g.get("replicas"), g.get("replica_processes")) for g in group}),
             }
         )
     return rows

@@ -16,6 +16,7 @@ from bench.stats import (
     pair_ratios,
     paired_ratio,
     replica_processes,
+    replicas_text,
     summarize,
 )
 
@@ -95,7 +96,12 @@ def test_summarize_takes_medians_per_scenario_side_and_concurrency() -> None:
     ]
     (row,) = summarize(rounds)
     assert (row["rps"], row["rounds"], row["errors"]) == (200, 3, 1)
-    assert row["replicas"] == ['{"predictor": 1}', '{"predictor": 2}']
+    assert row["replicas"] == ["predictor=1", "predictor=2"]
+
+
+def test_replicas_text_says_status_and_processes() -> None:
+    assert replicas_text({"transformer": 1, "predictor": 1}, 1) == "predictor=1 transformer=1 (1 proc)"
+    assert replicas_text(None) == "?"
 
 
 def test_answered_counts_each_request_once_and_only_2xx() -> None:
