@@ -140,7 +140,7 @@ def measure(workdir: Path, log: Any, deadline_s: float = 60.0) -> dict[str, Any]
         time.sleep(1.0)  # requests right after the switch count too
         client.stop()
         seen = client.first_seen.get(2)
-        result = {
+        result: dict[str, Any] = {
             "isvc_up_s": up_s,
             "edit_to_answer_s": seen - edited if seen is not None else None,
             "ok": client.ok,
