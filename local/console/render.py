@@ -9,6 +9,7 @@ in-page requests (``hx-post``), so they also work without JavaScript (the server
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
@@ -98,11 +99,14 @@ def status_panel(view: ServiceView) -> str:
             for r in component.revisions
             if r.info.traffic_percent
         )
+        dated = any(r.info.created for r in component.revisions)
         rows = "".join(
             f'<tr data-revision="{_e(r.info.name)}"><td>{_e(r.info.name)}</td>'
             f"<td>{_e({True: 'True', False: 'False', None: 'Unknown'}[r.info.ready])}</td>"
             f'<td class="num traffic">{r.info.traffic_percent}%</td><td>{_e(r.info.tag)}</td>'
-            f"<td>{_e(r.info.role)}</td>{_replicas(r.replicas)}<td>{_e(r.info.created)}</td></tr>"
+            f"<td>{_e(r.info.role)}</td>{_replicas(r.replicas)}"
+            + (f"<td>{_e(r.info.created)}</td>" if dated else "")
+            + "</tr>"
             for r in component.revisions
         )
         message = f'<p class="error">{_e(component.message)}</p>' if component.message else ""
@@ -111,7 +115,8 @@ def status_panel(view: ServiceView) -> str:
             f"<h3>{_e(component.name)} <small>{_e(component.phase)} · {_e(canary)}</small></h3>{message}"
             f'<div class="split" aria-label="traffic split">{bar}</div>'
             '<table class="grid"><thead><tr><th>revision</th><th>ready</th><th>traffic</th><th>tag</th>'
-            f"<th>role</th><th>replicas</th><th>created</th></tr></thead><tbody>{rows}</tbody></table></div>"
+            f"<th>role</th><th>replicas</th>{'<th>created</th>' if dated else ''}</tr></thead>"
+            f"<tbody>{rows}</tbody></table></div>"
         )
     parts.append("</section>")
     return "".join(parts)
@@ -201,31 +206,43 @@ def metrics_panel(name: str, stats: Iterable[RevisionStats], window_s: float, no
     )
 
 
+def _clock(moment: Any) -> str:
+    """``2026-12-01T21:14:53.486084Z`` -> ``21:14:53.486`` (the full time is in the title)."""
+    text = str(moment or "")
+    return text[11:23] if len(text) >= 23 and text[10] == "T" else text
+
+
 def events_panel(name: str, events: Sequence[Mapping[str, Any]], error: str | None = None) -> str:
+    """One ``<details>`` per inference and component; opened ones stay open as the panel refreshes
+    (``hx-preserve`` keeps an element with the same id from the page as it was)."""
     rows = []
     for event in events:
         half = event.get("request") or event.get("response") or {}
+        moment = half.get("time") or half.get("received_at")
         latency = event.get("latency_ms")
+        status = str(event.get("status"))
+        element_id = "ev-" + re.sub(r"[^A-Za-z0-9_-]", "-", f"{event.get('component')}-{event.get('id')}")
         bodies = "".join(
-            f"<h4>{side}</h4><pre>{_e(_pretty((event.get(side) or {}).get('body', '')))}</pre>"
+            f"<h4>{side} <small>{_e((event.get(side) or {}).get('content_type'))}</small></h4>"
+            f"<pre>{_e(_pretty((event.get(side) or {}).get('body', '')))}</pre>"
             for side in ("request", "response")
             if event.get(side)
         )
         rows.append(
-            f'<tr class="event" data-id="{_e(event.get("id"))}">'
-            f"<td>{_e(half.get('time') or half.get('received_at'))}</td>"
-            f"<td>{_e(event.get('component'))}</td><td>{_e(event.get('endpoint'))}</td>"
-            f"<td>{_e(event.get('status'))}</td>"
-            f'<td class="num">{"" if latency is None else f"{latency:.1f} ms"}</td>'
-            f"<td><details><summary>{_e(event.get('id'))}</summary>{bodies}</details></td></tr>"
+            f'<div class="event" data-id="{_e(event.get("id"))}" data-component="{_e(event.get("component"))}">'
+            f'<details id="{element_id}" hx-preserve="true"><summary>'
+            f'<span title="{_e(moment)}">{_e(_clock(moment))}</span><span>{_e(event.get("component"))}</span>'
+            f'<span class="{"ok" if status == "ok" else "error"}">{_e(status)}</span>'
+            f'<span class="num">{"" if latency is None else f"{latency:.1f} ms"}</span>'
+            f'<span class="ceid">{_e(event.get("id"))}</span></summary>{bodies}</details></div>'
         )
-    body = "".join(rows) or '<tr><td colspan="6">no events yet</td></tr>'
+    body = "".join(rows) or '<p class="empty">no events yet</p>'
     problem = error_box(error) if error else ""
     return (
         f'<section id="events" {_poll(f"{PREFIX}/services/{name}/events", 2)}><h2>Logged events '
-        f"<small>from the sink, newest first</small></h2>{problem}"
-        '<table class="grid"><thead><tr><th>time (UTC)</th><th>component</th><th>endpoint</th><th>status</th>'
-        f"<th>latency</th><th>ce-id / bodies</th></tr></thead><tbody>{body}</tbody></table></section>"
+        f"<small>from the sink, newest first; click one for its bodies</small></h2>{problem}"
+        '<div class="events-head"><span>time (UTC)</span><span>component</span><span>status</span>'
+        f"<span>latency</span><span>ce-id</span></div>{body}</section>"
     )
 
 
