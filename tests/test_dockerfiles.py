@@ -1,8 +1,9 @@
 """Every Dockerfile follows the kit's image practices, and runs exactly the pod-equivalent entrypoint.
 
-No Docker engine here: the Dockerfiles are parsed and checked as text, and each image's command is
-parsed by the very argument parser its module uses, then compared with the container of
-manifests/iris.yaml (what KServe runs) and the module path the process tier starts.
+Without a Docker engine: the Dockerfiles and compose.yaml are parsed and checked as text, and each
+image's command is parsed by the very argument parser its module uses, then compared with the container
+of manifests/iris.yaml (what KServe runs) and the module path the process tier starts. The images
+themselves are built and run by the container tier (tests/container).
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import importlib
+import importlib.util
 import json
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -27,11 +31,14 @@ DOCKERFILES = {
 }
 EXPECTED_MODULE = {"predictor": "predictors.sklearn", "transformer": "transformers.iris", "sink": "local.sink"}
 EXPECTED_PORTS = {"predictor": {"8080", "8081"}, "transformer": {"8080", "8081"}, "sink": {"8080"}}
+# kubernetes is not here: `import kserve` imports its KServeClient, hence the Kubernetes client.
 SERVING_ONLY_FORBIDDEN = {
     "ray",
     "sqlalchemy",
     "psycopg",
-    "kubernetes",
+    "kubernetes-validate",
+    "pillow",
+    "grpcio-tools",
     "pytest",
     "ruff",
     "mypy",
@@ -170,32 +177,70 @@ def test_copied_files_exist_and_pass_dockerignore(image: str) -> None:
         assert not _dockerignore_allows(excluded), f".dockerignore lets {excluded} into the build context"
 
 
+def _requirements(image: str) -> dict[str, str]:
+    text = (REPO_ROOT / "docker" / f"requirements-{image}.txt").read_text().replace("\\\n", " ")
+    pins = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, rest = line.partition("==")
+            pins[name.strip()] = rest.split()[0]
+            assert "--hash=sha256:" in rest, f"{name}: pinned by hash"
+    return pins
+
+
+def _export_module() -> Any:
+    path = REPO_ROOT / "docker" / "export_requirements.py"
+    spec = importlib.util.spec_from_file_location("export_requirements", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize("image", ["predictor", "transformer"])
 def test_serving_images_carry_only_serving_code_and_artifacts(image: str) -> None:
     sources = _copy_sources(DOCKERFILES[image])
     model_sources = [s for s in sources if s.startswith("models")]
     assert model_sources == ["models/iris/"], "the served artifacts, nothing else of models/"
     assert not any(s.startswith(("local", "tests")) for s in sources)
-    lines = (REPO_ROOT / "docker" / "requirements-serving.txt").read_text().splitlines()
-    names = {re.split(r"[\[=<>]", line)[0].strip().lower() for line in lines if line and not line.startswith("#")}
-    assert "kserve" in names and "scikit-learn" in names
+    names = set(_requirements(image))
+    assert "kserve" in names and "numpy" in names
     assert not names & SERVING_ONLY_FORBIDDEN
+    assert ("scikit-learn" in names) == (image == "predictor"), "only the predictor runs scikit-learn"
 
 
-def test_constraints_agree_with_uv_lock() -> None:
-    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
-    versions = {p["name"]: p.get("version") for p in lock["package"]}
-    pins = {}
-    for line in (REPO_ROOT / "docker" / "constraints.txt").read_text().splitlines():
-        line = line.split(";")[0].strip()
-        if line and not line.startswith("#"):
-            name, _, version = line.partition("==")
-            pins[name.lower()] = version
-    assert pins, "constraints.txt pins packages"
-    for name, version in pins.items():
-        assert versions.get(name) == version, f"{name}: constraints {version}, uv.lock {versions.get(name)}"
-    for name in ("kserve", "scikit-learn", "numpy", "joblib", "cloudevents", "sqlalchemy"):
-        assert name in pins
+@pytest.mark.parametrize("image", DOCKERFILES)
+def test_each_image_installs_its_own_exported_requirements(image: str) -> None:
+    _, stages = parse(DOCKERFILES[image])
+    deps = " ".join(rest for ins, rest in stages[0].instructions)
+    assert f"docker/requirements-{image}.txt" in deps
+    assert "--no-deps" in deps and "--require-hashes" in deps and "--only-binary=:all:" in deps
+
+
+def test_requirements_are_exported_from_uv_lock() -> None:
+    export = _export_module()
+    lock = export.Lock((REPO_ROOT / "uv.lock").read_text())
+    for image in DOCKERFILES:
+        assert (REPO_ROOT / "docker" / f"requirements-{image}.txt").read_text() == export.render(image, lock), (
+            f"docker/requirements-{image}.txt is stale: run .venv/bin/python docker/export_requirements.py"
+        )
+    versions = {(p["name"], p.get("version")) for p in tomllib.loads((REPO_ROOT / "uv.lock").read_text())["package"]}
+    for image in DOCKERFILES:
+        for name, version in _requirements(image).items():
+            assert (name, version) in versions, f"{image}: {name}=={version} is not in uv.lock"
+    sink = set(_requirements("sink"))
+    assert {"sqlalchemy", "psycopg", "psycopg-binary", "cloudevents", "starlette"} <= sink
+    assert not sink & {"kserve", "numpy", "ray", "kubernetes"}
+
+
+def test_excluded_packages_leave_their_whole_subtree_out() -> None:
+    export = _export_module()
+    lock = export.Lock((REPO_ROOT / "uv.lock").read_text())
+    closure = lock.closure(export.Image(roots=("kserve",), excluded=("kubernetes",), why=""))
+    assert "kserve" in closure and "kubernetes" not in closure
+    assert "requests-oauthlib" not in closure, "only kubernetes pulls it in"
+    assert "numpy" in closure, "still reached from kserve itself"
 
 
 def _manifest_container(component: str) -> list[str]:
