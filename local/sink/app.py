@@ -1,13 +1,15 @@
-"""The sink's HTTP face: an ASGI app receiving CloudEvents (binary or structured) and storing them.
+"""The sink's HTTP face: an ASGI app receiving CloudEvents (binary, structured or batched) and storing them.
 
-``POST /`` answers 200 only after the event is committed (group commit), 400 with a reason for a
-malformed event, 413 for a body over the limit, 503 if the database is failing (so senders retry);
-nothing is stored unless it answers 200. 200 rather than 202 because KServe's agent logs any other
-status as an error. ``GET /healthz`` for probes. Must not import ``ray`` or the logger package.
+``POST /`` answers 200 only after the event (every event of a batch) is committed (group commit),
+400 with a reason for a malformed event, 413 for a body over the limit, 503 if the database is
+failing (so senders retry); nothing is stored unless it answers 200. 200 rather than 202 because
+KServe's agent logs any other status as an error. ``GET /healthz`` for probes. Must not import
+``ray`` or the logger package.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from local.sink.parse import BadEvent, parse_event
+from local.sink.parse import BadEvent, is_batch, parse_batch, parse_event
 from local.sink.read_api import read_routes
 from local.sink.store import EventStore
 from local.sink.writer import GroupCommitWriter
@@ -60,13 +62,16 @@ def create_app(store: EventStore, *, max_body: int = DEFAULT_MAX_BODY, max_batch
         except _TooLarge:
             return _error(413, f"event larger than {max_body} bytes")
         try:
-            row = parse_event(request.headers, body, datetime.now(UTC))
+            if is_batch(request.headers):
+                rows = parse_batch(body, datetime.now(UTC))
+            else:
+                rows = [parse_event(request.headers, body, datetime.now(UTC))]
         except BadEvent as exc:
             return _error(400, str(exc))
         try:
-            await writer.write(row)
+            await asyncio.gather(*(writer.write(row) for row in rows))
         except Exception as exc:
-            log.warning("event %s not stored: %s", row.id, exc)
+            log.warning("%d event(s) not stored (first %s): %s", len(rows), rows[0].id if rows else "-", exc)
             return _error(503, "the event store is unavailable; retry later")
         return Response(status_code=200)
 
