@@ -65,6 +65,18 @@ class AutoscalingPlan:
 
 
 @dataclass(frozen=True)
+class BatchingPlan:
+    """KServe's ``batcher``: at most ``max_batch_size`` requests predicted together.
+
+    ``max_latency_ms`` bounds the wait; locally a batch never waits for more requests than are already
+    queued (a lone request is not held), so the bound is met by construction.
+    """
+
+    max_batch_size: int
+    max_latency_ms: int
+
+
+@dataclass(frozen=True)
 class Revision:
     """One immutable revision of a component: what runs, and how it scales."""
 
@@ -75,6 +87,7 @@ class Revision:
     entrypoint: EntryPoint
     autoscaling: AutoscalingPlan
     max_ongoing_requests: int
+    batching: BatchingPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +220,11 @@ def plan_component(
             entrypoint=entrypoint_of(component, where, service.name),
             autoscaling=autoscaling_for(component, service.metadata.annotations, where),
             max_ongoing_requests=component.containerConcurrency or LOCAL_MAX_ONGOING_REQUESTS,
+            batching=(
+                BatchingPlan(component.batcher.maxBatchSize, component.batcher.maxLatency)
+                if component.batcher is not None
+                else None
+            ),
         )
         state = replace(state, revisions=(*state.revisions, revision))
     return route_traffic(state, component.canaryTrafficPercent, ready=None)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from local.plan import AutoscalingPlan, ComponentState, Revision
+from local.plan import AutoscalingPlan, BatchingPlan, ComponentState, Revision
 from local.spec import EntryPoint
 
 STATE_DIR_ENV = "ISVC_STATE_DIR"
@@ -50,6 +50,7 @@ def _state_from_json(text: str) -> ComponentState:
                 **revision,
                 "entrypoint": EntryPoint(revision["entrypoint"]["module"], tuple(revision["entrypoint"]["args"])),
                 "autoscaling": AutoscalingPlan(**revision["autoscaling"]),
+                "batching": BatchingPlan(**revision["batching"]) if revision.get("batching") else None,
             }
         )
         for revision in raw["revisions"]

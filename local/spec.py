@@ -225,7 +225,5 @@ def unhonoured_fields(service: InferenceService) -> list[str]:
         if component.scaleMetric in {"cpu", "memory", "rps"}:
             # Ray Serve scales on ongoing requests only: concurrency maps, HPA metrics and rps do not.
             found.append(f".spec.{name}.scaleMetric")
-        if component.batcher is not None:
-            found.append(f".spec.{name}.batcher")
     skipped = {".status"}
     return sorted({path.lstrip(".") for path in found if path not in skipped})

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from local.errors import IsvcError, NotFoundError
 from local.gateway import metrics
 from local.gateway.controller import Controller
+from local.gateway.fast_path import FastInferencePath
 from local.gateway.inference_log import InferenceLogMiddleware
 from local.spec import load_documents
 
@@ -166,6 +167,7 @@ def build_gateway_app(controller: Controller) -> FastAPI:
     build_rest_app(repository=controller.repository, app=app)
     app.add_exception_handler(IsvcError, _isvc_error_handler)
     app.add_middleware(JSONBodyMiddleware)
+    app.add_middleware(FastInferencePath, model_for=controller.repository.get_model)
     app.add_middleware(InferenceLogMiddleware, logger_for=controller.logger_for)
     app.state.controller = controller
     metrics.expose_gateway(controller)

@@ -19,6 +19,16 @@ from local.gateway.inference_log import local_logger_url, replica_logger_config
 from local.gateway.routing import ComponentRoute, IsvcModel, RouteTable
 from local.gateway.status import render_revisions, render_status
 from local.logger import DEFAULT_SINK_URL, EventContext, InferenceLogger
+from local.placement import (
+    SEPARATE,
+    Outcome,
+    Placement,
+    Unit,
+    choose_placement,
+    replicas_per_revision,
+    revision_outcomes,
+    units_for,
+)
 from local.plan import ComponentPlan, ComponentState, Revision, route_traffic
 from local.plan import plan_service as plan_service_fn
 from local.revision_store import RevisionStore
@@ -26,7 +36,7 @@ from local.spec import InferenceService, unhonoured_fields
 
 
 class Runtime(Protocol):
-    def deploy_many(self, items: list[tuple[Revision, dict[str, Any] | None]]) -> dict[str, Any]: ...
+    def deploy_many(self, items: list[tuple[Unit, dict[str, dict[str, Any] | None]]]) -> dict[str, Any]: ...
     def delete(self, app_name: str) -> None: ...
     def statuses(self) -> dict[str, Any]: ...
     def client(self, app_name: str) -> Any: ...
@@ -39,6 +49,9 @@ class ServiceEntry:
     plans: dict[str, ComponentPlan] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     ready_revisions: set[str] = field(default_factory=set)
+    ready_units: set[str] = field(default_factory=set)
+    units: tuple[Unit, ...] = ()
+    placement: Placement = SEPARATE
     logger: InferenceLogger | None = None
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
@@ -110,17 +123,21 @@ class Controller:
             if entry.logger is not None and logger is not entry.logger:
                 self.retired_loggers.append(entry.logger)
             entry.logger = logger
-            pending = [
-                (revision, self._replica_logger(entry, revision))
-                for component_plan in plan.components.values()
-                for revision in component_plan.deployed
-                if revision.name not in entry.ready_revisions
-            ]
-            results = self.runtime.deploy_many(pending)  # all components at once
-            plans = {name: self._rollout(entry, cp, results) for name, cp in plan.components.items()}
-            for name in set(entry.plans) - set(plans):  # a component removed from the spec
-                for revision in entry.plans[name].state.revisions:
-                    self.runtime.delete(revision.name)
+            placement = choose_placement(service.metadata.annotations, plan.components)
+            wanted = units_for(placement, plan.components)
+            pending = [unit for unit in wanted if unit.name not in entry.ready_units]
+            results = self.runtime.deploy_many([(unit, self._member_loggers(entry, unit)) for unit in pending])
+            outcomes = revision_outcomes(pending, results, entry.ready_revisions)
+            plans = {name: self._rollout(entry, cp, outcomes) for name, cp in plan.components.items()}
+            kept = units_for(placement, plans)
+            running = entry.ready_units | {unit.name for unit in pending if results.get(unit.name)}
+            started = {name for name in running if name in entry.ready_units or results[name].ready}
+            keep = {unit.name for unit in kept} & started
+            for name in sorted(running - keep):  # failed, retired, or of a component removed from the spec
+                self.runtime.delete(name)
+            entry.ready_units = keep
+            entry.units = kept
+            entry.placement = placement
             entry.plans = plans
             self._route(entry)
             self.services[service.name] = entry
@@ -130,26 +147,27 @@ class Controller:
                 self.store.save(service.name, service.namespace, service.model_dump(mode="json"), states)
             return self.status(service.name)
 
-    def _rollout(self, entry: ServiceEntry, plan: ComponentPlan, results: dict[str, Any]) -> ComponentPlan:
-        """Record which new revisions became ready, split traffic accordingly, retire the unused."""
+    def _rollout(self, entry: ServiceEntry, plan: ComponentPlan, outcomes: dict[str, Outcome]) -> ComponentPlan:
+        """Record which new revisions became ready, split traffic accordingly, forget the retired."""
         state = plan.state
         for revision in plan.deployed:
-            result = results.get(revision.name)
-            if result is None:
+            outcome = outcomes.get(revision.name)
+            if outcome is None:
                 continue
-            if result.ready:
+            if outcome.ready:
                 entry.ready_revisions.add(revision.name)
             else:
-                message = result.message or f"revision {revision.name} is {result.status}"
+                message = outcome.message or f"revision {revision.name} is {outcome.status}"
                 state = replace(state, failed={**state.failed, revision.name: message})
-                self.runtime.delete(revision.name)
         final = route_traffic(state, plan.canary_percent, ready=entry.ready_revisions)
         keep = {revision.name for revision in final.deployed}
         for revision in state.revisions:
-            if revision.name in entry.ready_revisions and revision.name not in keep:
-                self.runtime.delete(revision.name)
+            if revision.name not in keep:
                 entry.ready_revisions.discard(revision.name)
         return final
+
+    def _member_loggers(self, entry: ServiceEntry, unit: Unit) -> dict[str, dict[str, Any] | None]:
+        return {member.name: self._replica_logger(entry, member) for member in unit.members}
 
     def _replica_logger(self, entry: ServiceEntry, revision: Revision) -> dict[str, Any] | None:
         """Components behind the entry one log in their replicas (the gateway logs the entry)."""
@@ -175,7 +193,13 @@ class Controller:
             idle if entry_component != "predictor" and predictor and predictor.autoscaling.min_replicas == 0 else None
         )
         entry.model.set_routes(
-            RouteTable(entry_component, components, entry.service.tag_routing, wake_downstream_after_s=wake)
+            RouteTable(
+                entry_component,
+                components,
+                entry.service.tag_routing,
+                wake_downstream_after_s=wake if entry.placement.mode == "separate" else None,
+                placement=entry.placement,
+            )
         )
 
     def delete(self, name: str) -> None:
@@ -186,10 +210,8 @@ class Controller:
             self.repository.unload(entry.model.name)
             if entry.logger is not None:
                 self.retired_loggers.append(entry.logger)
-            for plan in entry.plans.values():
-                for revision in plan.state.revisions:
-                    if revision.name in entry.ready_revisions:
-                        self.runtime.delete(revision.name)
+            for unit in sorted(entry.ready_units):
+                self.runtime.delete(unit)
             if self.store is not None:
                 self.store.delete(name)
 
@@ -252,9 +274,15 @@ class Controller:
             raise NotFoundError(f"InferenceService {name!r} not found")
         return entry
 
+    def revision_replicas(self, name: str, live: dict[str, Any]) -> dict[str, int]:
+        """Running replicas per revision of a service, from the runtime's statuses of its units."""
+        entry = self.get(name)
+        by_unit = {unit.name: int(getattr(live.get(unit.name), "replicas", 0)) for unit in entry.units}
+        return replicas_per_revision(entry.units, by_unit)
+
     def status(self, name: str, live: dict[str, Any] | None = None) -> dict[str, Any]:
         live = live if live is not None else self.runtime.statuses()
-        return render_status(self.get(name), self.base_url, live)
+        return render_status(self.get(name), self.base_url, self.revision_replicas(name, live))
 
     def as_resource(self, name: str, live: dict[str, Any] | None = None) -> dict[str, Any]:
         entry = self.get(name)

@@ -60,10 +60,10 @@ class _GatewayCollector:
         for controller in self.controllers:
             live = controller.runtime.statuses()
             for name, entry in list(controller.services.items()):
+                per_revision = controller.revision_replicas(name, live)
                 for component, plan in entry.plans.items():
                     for target in plan.traffic:
-                        running = getattr(live.get(target.revision), "replicas", 0)
-                        replicas.add_metric([name, component, target.revision], running)
+                        replicas.add_metric([name, component, target.revision], per_revision.get(target.revision, 0))
                 if entry.logger is not None:
                     stats = entry.logger.stats()
                     for outcome in ("produced", "sent", "retried", "failed", "dropped"):

@@ -26,6 +26,7 @@ from kserve.protocol.infer_type import InferRequest
 
 from local.errors import NotFoundError, status_code_of
 from local.gateway import metrics
+from local.placement import SEPARATE, Placement, entry_unit
 from local.spec import TAG_ROUTING_ANNOTATION
 
 TAG_HEADER = "x-isvc-tag"
@@ -56,6 +57,7 @@ class RouteTable:
     components: dict[str, ComponentRoute]
     tag_routing: bool = False
     wake_downstream_after_s: float | None = None
+    placement: Placement = SEPARATE
 
     def component_of(self, revision: str) -> str | None:
         """The component whose traffic includes ``revision`` (None: not deployed with traffic)."""
@@ -96,6 +98,22 @@ class IsvcModel(InferenceModel):
         self._table = table
         self.ready = any(route.targets for route in table.components.values())
 
+    def _route(self, headers: dict[str, str], pinned_revision: str | None) -> tuple[dict[str, str], str, str | None]:
+        """Revisions chosen per component, the unit to call and its downstream unit (separate placement)."""
+        table = self._table
+        if table is None or not self.ready:
+            raise ModelNotReady(self.name)
+        chosen = table.choose(self._rng, request_tag(headers))
+        if pinned_revision is not None:
+            component = table.component_of(pinned_revision)
+            if component is None:
+                raise NotFoundError(f"revision {pinned_revision!r} of {self.service} is not deployed")
+            chosen[component] = pinned_revision
+        entry, downstream = entry_unit(table.placement, chosen)
+        if downstream is not None:
+            self._maybe_wake(downstream, table.wake_downstream_after_s)
+        return chosen, entry, downstream
+
     async def __call__(
         self,
         body: Any,
@@ -103,19 +121,7 @@ class IsvcModel(InferenceModel):
         verb: InferenceVerb = InferenceVerb.PREDICT,
         pinned_revision: str | None = None,
     ) -> tuple[Any, dict[str, str]]:
-        table = self._table
-        if table is None or not self.ready:
-            raise ModelNotReady(self.name)
-        chosen = table.choose(self._rng, request_tag(headers or {}))
-        if pinned_revision is not None:
-            component = table.component_of(pinned_revision)
-            if component is None:
-                raise NotFoundError(f"revision {pinned_revision!r} of {self.service} is not deployed")
-            chosen[component] = pinned_revision
-        entry = chosen[table.entry_component]
-        downstream = chosen.get("predictor") if table.entry_component != "predictor" else None
-        if downstream is not None:
-            self._maybe_wake(downstream, table.wake_downstream_after_s)
+        chosen, entry, downstream = self._route(headers or {}, pinned_revision)
         started = time.perf_counter()
         status = "200"
         try:
@@ -128,6 +134,27 @@ class IsvcModel(InferenceModel):
         for component, revision in chosen.items():
             response_headers[f"x-isvc-{component}-revision"] = revision
         return response, response_headers
+
+    async def infer_rest(
+        self, protocol: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """The fast path: raw REST bytes to the entry unit, decoded there; (status, body, headers)."""
+        chosen, entry, downstream = self._route(headers, None)
+        started = time.perf_counter()
+        status, content, response_headers = 500, b"", {}
+        try:
+            status, content, response_headers = await self._handle_for(entry).infer_rest(
+                protocol, self.name, body, headers, downstream
+            )
+        except Exception as exc:
+            status = status_code_of(exc)
+            raise
+        finally:
+            metrics.observe_request(self.service, chosen, str(status), time.perf_counter() - started)
+        if status == 200:
+            for component, revision in chosen.items():
+                response_headers[f"x-isvc-{component}-revision"] = revision
+        return status, content, response_headers
 
     def _maybe_wake(self, downstream: str, idle_s: float | None) -> None:
         """After an idle spell long enough for a scale to zero, start the predictor's cold start now.
@@ -148,13 +175,10 @@ class IsvcModel(InferenceModel):
             await self._handle_for(revision).metadata()
 
     async def _entry_metadata(self) -> dict[str, Any]:
-        table = self._table
-        if table is None:
-            raise ModelNotReady(self.name)
-        revision = table.components[table.entry_component].pick(self._rng)  # any: same model interface
-        if revision not in self._metadata:
-            self._metadata[revision] = await self._handle_for(revision).metadata()
-        return self._metadata[revision]
+        _, unit, _ = self._route({}, None)  # any revision: the same model interface
+        if unit not in self._metadata:
+            self._metadata[unit] = await self._handle_for(unit).metadata()
+        return self._metadata[unit]
 
     async def get_input_types(self) -> list[dict[str, Any]]:
         return list((await self._entry_metadata())["inputs"])

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from local.gateway.controller import ServiceEntry
 
 
-def render_status(entry: ServiceEntry, base_url: str, live: dict[str, Any]) -> dict[str, Any]:
-    """``status`` of one service; ``live`` maps revision names to runtime statuses (replicas)."""
+def render_status(entry: ServiceEntry, base_url: str, live: dict[str, int]) -> dict[str, Any]:
+    """``status`` of one service; ``live`` maps revision names to their running replicas."""
     components: dict[str, Any] = {}
     replicas: dict[str, int] = {}
     conditions = []
@@ -36,7 +36,7 @@ def render_status(entry: ServiceEntry, base_url: str, live: dict[str, Any]) -> d
             ],
             "url": f"{base_url}/v2/models/{entry.model.name}",
         }
-        replicas[component] = sum(getattr(live.get(t.revision), "replicas", 0) for t in plan.traffic)
+        replicas[component] = sum(live.get(t.revision, 0) for t in plan.traffic)
         failure = latest.name in state.failed if latest else False
         ready = bool(plan.traffic)
         all_ready = all_ready and ready
@@ -55,7 +55,12 @@ def render_status(entry: ServiceEntry, base_url: str, live: dict[str, Any]) -> d
         "components": components,
         "conditions": [ready_condition, *conditions],
         "modelStatus": {"states": {"activeModelState": "Loaded" if all_ready else "FailedToLoad"}},
-        "localRuntime": {"replicas": replicas, "modelName": entry.model.name, "warnings": entry.warnings},
+        "localRuntime": {
+            "replicas": replicas,
+            "modelName": entry.model.name,
+            "placement": entry.placement.as_status() | {"units": [unit.name for unit in entry.units]},
+            "warnings": entry.warnings,
+        },
     }
 
 

@@ -16,6 +16,7 @@ defaults to ``{inferenceservicename}-{component}`` (Knative's service name for t
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -160,6 +161,24 @@ class BinaryEvent:
     type: str
     headers: dict[str, str]
     body: bytes
+
+
+BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
+
+
+def structured(event: BinaryEvent) -> dict[str, str]:
+    """The same event in structured mode: its ``ce-*`` attributes, content type, ``data_base64``."""
+    envelope = {key[3:]: value for key, value in event.headers.items() if key.lower().startswith("ce-")}
+    content_type = next((v for k, v in event.headers.items() if k.lower() == "content-type"), None)
+    if content_type:
+        envelope["datacontenttype"] = content_type
+    envelope["data_base64"] = base64.b64encode(event.body).decode("ascii")
+    return envelope
+
+
+def batch_body(events: list[BinaryEvent]) -> bytes:
+    """CloudEvents' HTTP batch mode: a JSON array of structured events."""
+    return json.dumps([structured(event) for event in events], separators=(",", ":")).encode("utf-8")
 
 
 @dataclass(frozen=True)

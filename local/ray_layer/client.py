@@ -24,6 +24,18 @@ class RevisionClient:
             raise _unwrap(exc) from None
         return response, response_headers
 
+    async def infer_rest(
+        self, protocol: str, model_name: str, body: bytes, headers: dict[str, str], downstream: str | None
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """Raw REST bytes in, (status, body, headers) out: the replica decodes and encodes."""
+        try:
+            result: tuple[int, bytes, dict[str, str]] = await self._handle.infer_rest.remote(
+                protocol, model_name, body, headers, downstream
+            )
+        except RayTaskError as exc:
+            raise _unwrap(exc) from None
+        return result
+
     async def close(self) -> None:
         """Stop the handle's router while its event loop still runs."""
         await self._handle.shutdown_async()

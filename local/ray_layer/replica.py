@@ -1,14 +1,21 @@
-"""The Serve deployment that runs one revision of one component.
+"""The Serve deployment that runs one placement unit: one revision, or a transformer+predictor pair.
 
-A ``ComponentReplica`` builds the component's ``kserve.Model`` from its container command (see
-``local.components``) and answers ``infer(payload, headers, downstream)`` with exactly what the
-pod's KServe data plane would compute. A transformer's ``predict`` is routed to the predictor
-revision chosen by the gateway (``downstream``) through a Ray Serve handle instead of HTTP; its
-``preprocess`` and ``postprocess`` are untouched.
+A ``UnitReplica`` builds each member's ``kserve.Model`` from its container command (see
+``local.components``), entry first. It answers
+* ``infer_rest(protocol, model_name, body, headers, downstream)``: the raw bytes a client sent to a V1
+  or V2 REST route, decoded once here with KServe's data plane (``local.rest_inference``), answered
+  as plain status, bytes and headers: the gateway's fast path;
+* ``infer(payload, headers, downstream)``: an already decoded request (gRPC, pinned revisions, a
+  transformer calling this predictor in another unit).
 
-A replica behind a transformer logs its own requests and responses when its component has a
-``logger`` (the gateway logs the entry component), as the agent sidecar of its pod would: the body is
-what the transformer would have sent over V2 HTTP, and only KServe's forwardable headers travel.
+A transformer's ``predict`` goes to its predictor: an in-process call when both are members of this
+unit (colocated), else a Ray Serve handle to the predictor's unit chosen by the gateway
+(``downstream``). Its ``preprocess`` and ``postprocess`` are untouched. A predictor with a ``batcher``
+is called through Ray Serve's ``@serve.batch`` with no wait window (``local.batching`` merges rows).
+
+A member behind the entry logs its own requests and responses when its component has a ``logger``
+(the gateway logs the entry), as the agent sidecar of its pod would: the body is what the
+transformer would have sent over V2 HTTP, and only KServe's forwardable headers travel.
 """
 
 from __future__ import annotations
@@ -20,27 +27,95 @@ from typing import Any
 import orjson
 from ray import serve
 
+from local.rest_inference import RestAnswer, RestInference
+
 DEPLOYMENT_NAME = "component"
 
 _downstream_app: ContextVar[str | None] = ContextVar("isvc_downstream_app", default=None)
 
 
-class ComponentReplica:
-    """One replica of one component revision."""
+class _Member:
+    """One component revision's model inside a unit, with its logger and optional batcher."""
 
-    def __init__(
-        self, module: str, args: list[str], revision: str, component: str, logger_config: dict[str, Any] | None = None
-    ):
+    def __init__(self, config: dict[str, Any]):
         from local.components import build_component_model
 
-        self.revision = revision
-        self.component = component
-        self.model = build_component_model(module, args)
-        self._handles: dict[str, Any] = {}
-        self._logger_config = logger_config
+        self.revision: str = config["revision"]
+        self.component: str = config["component"]
+        try:
+            self.model = build_component_model(config["module"], config["args"])
+        except Exception as exc:
+            raise RuntimeError(f"{self.revision}: {type(exc).__name__}: {exc}") from exc
+        self._logger_config: dict[str, Any] | None = config.get("logger")
         self._logger: Any = None
-        if component == "transformer":
-            self.model.predict = self._predict_downstream
+        self._batched: Any = None
+        batching = config.get("batching")
+        if batching:
+            from local.batching import predict_batch
+
+            async def run_batch(items: list[tuple[Any, dict[str, str] | None]]) -> list[Any]:
+                return await predict_batch(self._call_model, items)
+
+            self._batched = serve.batch(max_batch_size=int(batching["max_batch_size"]), batch_wait_timeout_s=0.0)(
+                run_batch
+            )
+
+    async def _call_model(self, payload: Any, headers: dict[str, str] | None) -> Any:
+        return await self.model(payload, headers=headers)
+
+    async def logger(self) -> Any:
+        if self._logger is None and self._logger_config is not None:
+            from local.logger import EventContext, InferenceLogger, LoggerSpec
+
+            config = self._logger_config
+            context = EventContext(config["service"], config["namespace"], config["component"], source=config["source"])
+            self._logger = InferenceLogger(LoggerSpec.parse(config["spec"]), context)
+            await self._logger.start()
+        return self._logger
+
+    async def __call__(self, payload: Any, headers: dict[str, str] | None) -> tuple[Any, dict[str, str]]:
+        """The model's answer and response headers, logged as this component's agent would."""
+        logger = await self.logger() if self._logger_config else None
+        record = logger.log_request(headers or {}, _wire_bytes(payload)) if logger else None
+        try:
+            if self._batched is not None:
+                result = await self._batched((payload, headers))
+                if isinstance(result, BaseException):
+                    raise result
+                response, response_headers = result, {}
+            else:
+                response, response_headers = await self.model(payload, headers=headers)
+        except Exception as exc:
+            if logger:
+                logger.log_response(record, int(getattr(exc, "status_code", 0) or 500), b"")
+            raise
+        if logger:
+            logger.log_response(record, 200, _wire_bytes(response))
+        return response, dict(response_headers or {})
+
+    async def close(self) -> None:
+        if self._logger is not None:
+            await self._logger.close(drain_timeout=5.0)
+
+
+class UnitReplica:
+    """One replica of one placement unit (see ``local.placement``)."""
+
+    def __init__(self, members: list[dict[str, Any]]):
+        self.members = [_Member(config) for config in members]
+        self.entry = self.members[0]
+        self.revision = self.entry.revision
+        self._handles: dict[str, Any] = {}
+        self._rest = RestInference()
+        if self.entry.component == "transformer":
+            self.entry.model.predict = self._predict_colocated if len(self.members) > 1 else self._predict_downstream
+
+    async def _predict_colocated(self, payload: Any, headers: dict[str, str] | None = None, *_: Any) -> Any:
+        from kserve.model import append_forwardable_headers
+
+        forwarded = append_forwardable_headers(headers, {"content-type": "application/json"})
+        response, _headers = await self.members[1](payload, forwarded)
+        return response
 
     async def _predict_downstream(self, payload: Any, headers: dict[str, str] | None = None, *_: Any) -> Any:
         from kserve.model import append_forwardable_headers
@@ -56,51 +131,44 @@ class ComponentReplica:
         response, _headers, _timings = await handle.infer.remote(payload, forwarded, None)
         return response
 
-    async def _ensure_logger(self) -> Any:
-        if self._logger is None and self._logger_config is not None:
-            from local.logger import EventContext, InferenceLogger, LoggerSpec
-
-            config = self._logger_config
-            context = EventContext(config["service"], config["namespace"], config["component"], source=config["source"])
-            self._logger = InferenceLogger(LoggerSpec.parse(config["spec"]), context)
-            await self._logger.start()
-        return self._logger
-
     async def infer(
         self, payload: Any, headers: dict[str, str] | None, downstream: str | None
     ) -> tuple[Any, dict[str, str], dict[str, float]]:
-        """Run the model as KServe's data plane would; returns (response, headers, timings)."""
-        logger = await self._ensure_logger() if self._logger_config else None
-        record = logger.log_request(headers or {}, _wire_bytes(payload)) if logger else None
+        """Run the entry model as KServe's data plane would; returns (response, headers, timings)."""
         token = _downstream_app.set(downstream)
         started = time.perf_counter()
         try:
-            response, response_headers = await self.model(payload, headers=headers)
-        except Exception as exc:
-            if logger:
-                logger.log_response(record, int(getattr(exc, "status_code", 0) or 500), b"")
-            raise
+            response, response_headers = await self.entry(payload, headers)
         finally:
             _downstream_app.reset(token)
-        if logger:
-            logger.log_response(record, 200, _wire_bytes(response))
-        return response, dict(response_headers or {}), {self.revision: time.perf_counter() - started}
+        return response, response_headers, {self.revision: time.perf_counter() - started}
+
+    async def infer_rest(
+        self, protocol: str, model_name: str, body: bytes, headers: dict[str, str], downstream: str | None
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """A REST inference from raw bytes: (status, body, headers), errors included as answers."""
+        token = _downstream_app.set(downstream)
+        try:
+            answer: RestAnswer = await self._rest.answer(
+                "v1" if protocol == "v1" else "v2", model_name, body, headers, self.entry
+            )
+        finally:
+            _downstream_app.reset(token)
+        return answer.status, answer.body, answer.headers
 
     async def metadata(self) -> dict[str, Any]:
-        return {
-            "name": self.model.name,
-            "inputs": self.model.get_input_types(),
-            "outputs": self.model.get_output_types(),
-        }
+        model = self.entry.model
+        return {"name": model.name, "inputs": model.get_input_types(), "outputs": model.get_output_types()}
 
     def check_health(self) -> None:
-        if not getattr(self.model, "ready", False):
-            raise RuntimeError(f"{self.revision}: model not ready")
+        for member in self.members:
+            if not getattr(member.model, "ready", False):
+                raise RuntimeError(f"{member.revision}: model not ready")
 
     async def __del__(self) -> None:
         # Serve calls this on a graceful stop (scale-down included): deliver what is queued.
-        if self._logger is not None:
-            await self._logger.close(drain_timeout=5.0)
+        for member in self.members:
+            await member.close()
 
 
 def _wire_bytes(message: Any) -> bytes:

@@ -14,11 +14,11 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from local.plan import Revision
+from local.placement import Unit
 
 logger = logging.getLogger(__name__)
 DEPLOY_TIMEOUT_S = 180.0
@@ -106,50 +106,64 @@ class RayRuntime:
         serve.start(proxy_location="Disabled")
 
     def deploy_many(
-        self, items: Sequence[tuple[Revision, dict[str, Any] | None]], timeout_s: float = DEPLOY_TIMEOUT_S
+        self, items: Sequence[tuple[Unit, Mapping[str, dict[str, Any] | None]]], timeout_s: float = DEPLOY_TIMEOUT_S
     ) -> dict[str, RevisionStatus]:
-        """Deploy (or update in place) revisions together; return once each is running or has failed."""
+        """Deploy (or update in place) units together; return once each is running or has failed.
+
+        ``items`` pairs each unit with its members' logger configs (by revision name).
+        """
         from ray import serve
         from ray.serve.api import RunTarget
 
         targets = [
-            RunTarget(target=self._application(revision, logger_config), name=revision.name, route_prefix=None)
-            for revision, logger_config in items
+            RunTarget(target=self._application(unit, loggers), name=unit.name, route_prefix=None)
+            for unit, loggers in items
         ]
         if not targets:
             return {}
         serve.run_many(targets, wait_for_applications_running=False)
-        names = {revision.name for revision, _ in items}
+        names = {unit.name for unit, _ in items}
         deadline = time.monotonic() + timeout_s
         while True:
             statuses = self.statuses()
             current = {name: statuses.get(name, RevisionStatus("NOT_FOUND", 0)) for name in names}
             if all(status.ready or status.failed for status in current.values()) or time.monotonic() > deadline:
                 break
-            time.sleep(0.2)
+            time.sleep(0.1)
         for name, status in current.items():
             if not (status.ready or status.failed):
                 current[name] = RevisionStatus("DEPLOY_FAILED", 0, f"not ready after {timeout_s:.0f}s")
             elif status.failed:
-                logger.warning("revision %s failed to deploy: %s", name, status.message)
+                logger.warning("%s failed to deploy: %s", name, status.message)
         return current
 
-    def _application(self, revision: Revision, logger_config: dict[str, Any] | None) -> Any:
+    def _application(self, unit: Unit, loggers: Mapping[str, dict[str, Any] | None]) -> Any:
         from ray import serve
         from ray.serve.config import AutoscalingConfig
 
-        from local.ray_layer.replica import DEPLOYMENT_NAME, ComponentReplica
+        from local.ray_layer.replica import DEPLOYMENT_NAME, UnitReplica
 
-        deployment = serve.deployment(ComponentReplica).options(  # type: ignore[attr-defined]
+        entry = unit.entry
+        deployment = serve.deployment(UnitReplica).options(  # type: ignore[attr-defined]
             name=DEPLOYMENT_NAME,
-            autoscaling_config=AutoscalingConfig(**revision.autoscaling.as_ray_options()),
-            max_ongoing_requests=revision.max_ongoing_requests,
+            autoscaling_config=AutoscalingConfig(**entry.autoscaling.as_ray_options()),
+            max_ongoing_requests=entry.max_ongoing_requests,
             ray_actor_options={"num_cpus": 0},
             health_check_period_s=2,
+            logging_config={"log_level": "WARNING", "enable_access_log": False},
         )
-        return deployment.bind(
-            revision.entrypoint.module, list(revision.entrypoint.args), revision.name, revision.component, logger_config
-        )
+        members = [
+            {
+                "module": member.entrypoint.module,
+                "args": list(member.entrypoint.args),
+                "revision": member.name,
+                "component": member.component,
+                "logger": loggers.get(member.name),
+                "batching": asdict(member.batching) if member.batching else None,
+            }
+            for member in unit.members
+        ]
+        return deployment.bind(members)
 
     def delete(self, app_name: str) -> None:
         from ray import serve

@@ -125,7 +125,7 @@ def test_failing_revision_gets_no_traffic_and_status_says_why(rolled_out_v1: Any
     failed = resource["status"]["components"]["predictor"]["latestCreatedRevision"]
     ready = next(c for c in resource["status"]["conditions"] if c["type"] == "Ready")
     assert ready["reason"] == "RevisionFailed" and failed in ready["message"]
-    assert "metadata.json not found" in ready["message"]
+    assert "models/iris/missing" in ready["message"]  # the load error of that revision
     status = predictor_status(gateway)
     assert status["latestReadyRevision"] != failed
     assert failed not in {t["revisionName"] for t in status["traffic"]}

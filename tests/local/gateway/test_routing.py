@@ -105,6 +105,18 @@ class _Echo:
             return InferResponse(response_id="1", model_name="iris", infer_outputs=[output]), {}
         return {"predictions": [self.revision]}, {}
 
+    async def infer_rest(
+        self, protocol: str, model_name: str, body: bytes, headers: dict[str, str], downstream: Any
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """The gateway's fast path: raw bytes, decoded as a replica does (KServe's data plane)."""
+        from local.rest_inference import RestInference
+
+        async def call(payload: Any, request_headers: dict[str, str]) -> tuple[Any, dict[str, str]]:
+            return await self.infer(payload, request_headers, downstream)
+
+        answer = await RestInference().answer(protocol, model_name, body, headers, call)
+        return answer.status, answer.body, answer.headers
+
     async def metadata(self) -> dict[str, Any]:
         return {"inputs": [{"name": "x", "datatype": "FP32", "shape": [-1]}], "outputs": []}
 

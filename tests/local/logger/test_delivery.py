@@ -62,7 +62,7 @@ def test_retries_5xx_and_connection_errors_then_sends() -> None:
     registry = CollectorRegistry()
 
     async def scenario() -> None:
-        config = DeliveryConfig(url="http://sink/", workers=1, backoff_initial=0.1, backoff_max=10)
+        config = DeliveryConfig(url="http://sink/", batch_size=1, workers=1, backoff_initial=0.1, backoff_max=10)
         delivery = EventDelivery(config, registry=registry, sleep=sleep, transport=transport(answer))
         await delivery.start()
         assert delivery.submit(make_events(1)[0])
@@ -89,7 +89,7 @@ def test_gives_up_after_max_attempts_and_never_retries_4xx() -> None:
     sleep = FakeSleep()
 
     async def scenario() -> None:
-        config = DeliveryConfig(url="http://sink/", workers=2, max_attempts=3)
+        config = DeliveryConfig(url="http://sink/", batch_size=1, workers=2, max_attempts=3)
         delivery = EventDelivery(config, sleep=sleep, transport=transport(answer))
         await delivery.start()
         delivery.submit(make_events(1)[0])
@@ -112,7 +112,7 @@ def test_full_queue_drops_without_blocking_and_counters_add_up() -> None:
         def answer(request: httpx.Request) -> httpx.Response:
             return httpx.Response(503)  # every event needs a retry, so the single poster is stuck
 
-        config = DeliveryConfig(url="http://sink/", workers=1, queue_size=3, max_attempts=2)
+        config = DeliveryConfig(url="http://sink/", batch_size=1, workers=1, queue_size=3, max_attempts=2)
         registry = CollectorRegistry()
         delivery = EventDelivery(config, registry=registry, sleep=slow_sleep, transport=transport(answer))
         await delivery.start()
@@ -141,7 +141,7 @@ def test_close_counts_what_it_could_not_drain_as_dropped() -> None:
             return httpx.Response(502)
 
         delivery = EventDelivery(
-            DeliveryConfig(url="http://sink/", workers=2), sleep=forever, transport=transport(answer)
+            DeliveryConfig(url="http://sink/", batch_size=1, workers=2), sleep=forever, transport=transport(answer)
         )
         await delivery.start()
         for event in make_events(5):
@@ -164,7 +164,7 @@ def test_inference_logger_emits_per_mode_and_status() -> None:
     async def scenario(mode: str) -> list[str]:
         received.clear()
         spec = LoggerSpec.parse({"mode": mode, "url": "http://sink/", "metadataHeaders": ["X-User"]})
-        delivery = EventDelivery(DeliveryConfig(url=spec.target_url), transport=transport(answer))
+        delivery = EventDelivery(DeliveryConfig(url=spec.target_url, batch_size=1), transport=transport(answer))
         logger = InferenceLogger(spec, CTX, delivery=delivery)
         await logger.start()
         ok = logger.log_request({"content-type": "application/json", "x-user": "ada"}, b'{"a": 1}')
@@ -188,7 +188,7 @@ def test_submit_from_another_thread_is_handed_to_the_loop() -> None:
         return httpx.Response(200)
 
     async def scenario() -> None:
-        delivery = EventDelivery(DeliveryConfig(url="http://sink/"), transport=transport(answer))
+        delivery = EventDelivery(DeliveryConfig(url="http://sink/", batch_size=1), transport=transport(answer))
         await delivery.start()
         events = make_events(5)
         results = await asyncio.to_thread(lambda: [delivery.submit(event) for event in events])
@@ -199,3 +199,77 @@ def test_submit_from_another_thread_is_handed_to_the_loop() -> None:
 
     asyncio.run(scenario())
     assert sorted(received) == sorted(f'{{"i": {i}}}'.encode() for i in range(5))
+
+
+def test_queued_events_go_in_one_batch_post_that_the_sink_reads_back_byte_for_byte() -> None:
+    from datetime import UTC, datetime
+
+    from local.sink.parse import parse_batch
+
+    posts: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        posts.append(request)
+        return httpx.Response(200)
+
+    events = make_events(5)
+
+    async def scenario() -> None:
+        config = DeliveryConfig(url="http://sink/", workers=1, batch_size=16)
+        delivery = EventDelivery(config, transport=transport(answer))
+        for event in events:  # queued before the poster starts: one batch
+            delivery._enqueue(event)
+        await delivery.start()
+        stats = await delivery.close(drain_timeout=5)
+        assert (stats.produced, stats.sent, stats.dropped, stats.pending) == (5, 5, 0, 0)
+
+    asyncio.run(scenario())
+    assert len(posts) == 1
+    assert posts[0].headers["content-type"] == "application/cloudevents-batch+json"
+    rows = parse_batch(posts[0].content, datetime.now(UTC))
+    assert [row.id for row in rows] == [event.id for event in events]
+    assert [row.body for row in rows] == [event.body for event in events]
+    assert {row.component for row in rows} == {"predictor"}
+
+
+def test_a_sink_that_refuses_batches_gets_one_binary_event_per_post() -> None:
+    posts: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        posts.append(request)
+        return httpx.Response(415 if "batch" in request.headers.get("content-type", "") else 200)
+
+    async def scenario() -> None:
+        config = DeliveryConfig(url="http://sink/", workers=1, batch_size=16)
+        delivery = EventDelivery(config, transport=transport(answer))
+        for event in make_events(4):
+            delivery._enqueue(event)
+        await delivery.start()
+        stats = await delivery.close(drain_timeout=5)
+        assert (stats.sent, stats.failed, stats.dropped) == (4, 0, 0)
+
+    asyncio.run(scenario())
+    assert len(posts) == 5  # the refused batch, then each event alone
+    assert all("ce-id" in post.headers for post in posts[1:])
+
+
+def test_a_batch_is_retried_whole_and_counted_per_event() -> None:
+    calls: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(503 if len(calls) < 3 else 200)
+
+    sleep = FakeSleep()
+
+    async def scenario() -> None:
+        config = DeliveryConfig(url="http://sink/", workers=1, batch_size=16)
+        delivery = EventDelivery(config, sleep=sleep, transport=transport(answer))
+        for event in make_events(3):
+            delivery._enqueue(event)
+        await delivery.start()
+        stats = await delivery.close(drain_timeout=5)
+        assert (stats.produced, stats.sent, stats.retried, stats.failed, stats.pending) == (3, 3, 6, 0, 0)
+
+    asyncio.run(scenario())
+    assert len(calls) == 3 and len(sleep.delays) == 2

@@ -87,7 +87,13 @@ def test_structured_event_is_stored(client: Any, store: EventStore, data: Any) -
         ({"content-type": "application/cloudevents+json"}, b'{"specversion": "1.0", "id": ', "not valid JSON"),
         ({"content-type": "application/cloudevents+json"}, b"[1, 2]", "must be a JSON object"),
         ({"content-type": "application/cloudevents+json"}, b'{"specversion": "1.0", "id": "1"}', "source, type"),
-        ({"content-type": "application/cloudevents-batch+json"}, b"[]", "batched"),
+        ({"content-type": "application/cloudevents-batch+json"}, b"[]", "empty batch"),
+        ({"content-type": "application/cloudevents-batch+json"}, b"{}", "JSON array"),
+        (
+            {"content-type": "application/cloudevents-batch+json"},
+            b'[{"specversion": "1.0", "id": "1", "source": "s", "type": "t"}, {"specversion": "1.0"}]',
+            "batch[1]",
+        ),
     ],
 )
 def test_malformed_events_get_400_with_a_reason_and_nothing_is_stored(
