@@ -74,8 +74,11 @@ def run(args: argparse.Namespace, log: scenarios.Log) -> dict[str, Any]:
         bench = scenarios.Bench(args.duration, args.rounds, args.conns, args.cold_cycles, workdir, log)
         bench.paths = manifests.write(workdir / "manifests", manifests.variants())
         sink = procs.port_free(procs.SINK_PORT)
+        phases = results.setdefault("phase_s", {})
+        started = time.monotonic()
         try:
             results["startup"] = scenarios.start_ray(bench, sink=sink)
+            phases["startup"] = round(time.monotonic() - started, 1)
         finally:
             if bench.isvc is not None:
                 isvc = bench.isvc
@@ -89,12 +92,16 @@ def run(args: argparse.Namespace, log: scenarios.Log) -> dict[str, Any]:
         ):
             if name in args.only or name == "chain":
                 log(f">> scenario {name}")
+                started = time.monotonic()
                 results["cold_start" if name == "cold" else name] = step(bench)
+                phases[name] = round(time.monotonic() - started, 1)
         log(">> stopping isvc up (Serve, Ray, sink)")
         results["stop_s"] = bench.isvc.stop() if bench.isvc else None
         if "reload" in args.only:
             log(">> scenario reload (isvc up --reload)")
+            started = time.monotonic()
             results["reload"] = reload.measure(workdir, log)
+            phases["reload"] = round(time.monotonic() - started, 1)
     return results
 
 

@@ -152,6 +152,8 @@ def _details(results: Mapping[str, Any]) -> list[str]:
         lines.append(f"placement (status.localRuntime.placement): {modes}")
     if results.get("stop_s") is not None:
         lines.append(f"isvc up stopped in {results['stop_s']:.1f} s")
+    if results.get("phase_s"):
+        lines.append("time per phase (s): " + ", ".join(f"{k} {v:.0f}" for k, v in results["phase_s"].items()))
     return lines
 
 
