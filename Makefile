@@ -53,8 +53,8 @@ clean: ## remove the environment and caches
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # ---- the cluster path (minikube + Knative + KServe); see docs/cluster.md. Needs docker/minikube/kubectl. ----
-# Cannot run on the kit's CI machines (no Docker engine, no cluster): written to run on a laptop.
-.PHONY: cluster-up images deploy e2e-cluster cluster-down
+# `images` and `compose-up` need only a Docker engine (CI runs one); the cluster targets need minikube (a laptop).
+.PHONY: cluster-up images compose-up compose-down deploy e2e-cluster cluster-down
 MINIKUBE_PROFILE ?= isvc-kit
 K8S_VERSION ?= v1.33.1
 CERT_MANAGER_VERSION ?= v1.17.2
@@ -82,11 +82,17 @@ cluster-up: ## minikube + cert-manager + Knative (Kourier) + KServe, at pinned v
 	$(KUBECTL) apply --server-side -f $(GH)/kserve/kserve/releases/download/$(KSERVE_VERSION)/kserve-cluster-resources.yaml
 	@echo ">> cluster ready: kubectl --context $(MINIKUBE_PROFILE) get pods -A"
 
-images: ## build the three images into minikube's image store
-	minikube -p $(MINIKUBE_PROFILE) image build -f Dockerfile.predictor -t isvc-kit/predictor:$(IMAGE_TAG) .
-	minikube -p $(MINIKUBE_PROFILE) image build -f Dockerfile.transformer -t isvc-kit/transformer:$(IMAGE_TAG) .
-	minikube -p $(MINIKUBE_PROFILE) image build -f Dockerfile.sink -t isvc-kit/sink:$(IMAGE_TAG) .
-	minikube -p $(MINIKUBE_PROFILE) image ls | grep isvc-kit
+images: ## build the three images (docker; the local base where no registry is reachable), print sizes, load into minikube
+	@MINIKUBE_PROFILE=$(MINIKUBE_PROFILE) IMAGE_TAG=$(IMAGE_TAG) docker/images.sh
+
+COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo docker compose || echo docker-compose)
+
+compose-up: images ## the local stack (compose.yaml): transformer, predictor, sink and PostgreSQL, on 127.0.0.1
+	IMAGE_TAG=$(IMAGE_TAG) $(COMPOSE) up --detach --no-build
+	@echo ">> http://127.0.0.1:$${ISVC_HTTP_PORT:-8080}/v1/models/iris:predict (sink: 127.0.0.1:$${ISVC_SINK_PORT:-8099})"
+
+compose-down: ## stop the local stack (the database volume is kept; add -v by hand to drop it)
+	$(COMPOSE) down
 
 deploy: setup ## validate manifests/ against the cluster's own CRD, then apply the $(OVERLAY) overlay
 	$(KUBECTL) get crd inferenceservices.serving.kserve.io -o yaml > /tmp/isvc-kit-crd.yaml
