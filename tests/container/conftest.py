@@ -1,6 +1,7 @@
 """Container tier fixtures: the engine, the images (each built once a session), the pod-like chain.
 
-Skipped, with the reason, where no Docker engine answers. Builds use the Dockerfiles unchanged; only
+Skipped, with the reason, where no Docker engine answers (a failure instead when
+``ISVC_REQUIRE_DOCKER`` is set, as .ci/run sets it). Builds use the Dockerfiles unchanged; only
 ``PYTHON_IMAGE`` differs: Docker Hub's ``python:3.11-slim`` where it can be pulled, else the local
 Debian base (docker/base/build.sh). The images are tagged ``isvc-kit/<name>:test`` so that a run never
 replaces the ``0.1.0`` images that ``make images`` built for a cluster.
@@ -8,6 +9,7 @@ replaces the ``0.1.0`` images that ``make images`` built for a cluster.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,8 @@ BUILD_SECONDS: dict[str, float] = {}
 @pytest.fixture(scope="session")
 def docker_engine() -> None:
     problem = engine.engine_problem()
+    if problem and os.environ.get("ISVC_REQUIRE_DOCKER"):
+        pytest.fail(f"container tier required (ISVC_REQUIRE_DOCKER is set): {problem}")
     if problem:
         pytest.skip(f"container tier: {problem}")
 
