@@ -76,7 +76,7 @@ def use_token(token_file: Path) -> None:
         AuthenticationTokenLoader.instance().reset_cache()
 
 
-def _loopback_only() -> None:
+def loopback_only() -> None:
     """Node IP 127.0.0.1 in this process and the ones it starts (``ENABLE_RAY_CLUSTER`` is read once,
     when ``ray._private.ray_constants`` is imported: set it too if that happened already)."""
     import sys
@@ -85,6 +85,25 @@ def _loopback_only() -> None:
     constants = sys.modules.get("ray._private.ray_constants")
     if constants is not None:
         constants.ENABLE_RAY_CLUSTER = False  # type: ignore[attr-defined]
+
+
+def attach_to(address: str, timeout_s: float = 5.0) -> None:
+    """Before ``ray.init(address=...)``, which retries an unreachable GCS forever: fail if it cannot be
+    reached. A loopback address is a cluster on this machine with a loopback node: keep 127.0.0.1 (Ray
+    would rewrite it to the machine's reachable IP)."""
+    import socket
+
+    from local.errors import RuntimeNotRunningError
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    host = host.strip("[]") or LOOPBACK
+    if host in {"localhost", "::1"} or host.startswith("127."):
+        loopback_only()
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except (OSError, ValueError) as exc:
+        raise RuntimeNotRunningError(f"cannot reach the Ray cluster at {address} ({exc})") from exc
 
 
 class LocalHead:
@@ -107,7 +126,7 @@ class LocalHead:
 
         Call from the main thread: Ray's processes die with the thread that started them.
         """
-        _loopback_only()
+        loopback_only()
         import ray._private.node
         import ray._private.parameter
 

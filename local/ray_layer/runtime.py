@@ -80,7 +80,7 @@ class RayRuntime:
         """Token auth on; a local loopback head unless an address is given; then Serve without HTTP proxy."""
         for key, value in RAY_ENV_DEFAULTS.items():
             os.environ.setdefault(key, value)
-        from local.ray_layer.head import LocalHead, ensure_token, use_token
+        from local.ray_layer.head import LocalHead, attach_to, ensure_token, use_token
 
         use_token(ensure_token(self.state_dir))
         import ray
@@ -92,6 +92,8 @@ class RayRuntime:
             if address is None:
                 self.head = LocalHead(num_cpus=self.num_cpus)
                 address = self.head.start()
+            else:
+                attach_to(address)
             # This process only (the head has started): no "*** SIGTERM received" stack dump on Ctrl-C.
             os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, configure_logging=False)
