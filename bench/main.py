@@ -93,7 +93,12 @@ def run(args: argparse.Namespace, log: scenarios.Log) -> dict[str, Any]:
             if name in args.only or name == "chain":
                 log(f">> scenario {name}")
                 started = time.monotonic()
-                results["cold_start" if name == "cold" else name] = step(bench)
+                key = "cold_start" if name == "cold" else name
+                try:
+                    results[key] = step(bench)
+                except Exception as exc:  # one broken scenario is reported, the others still run
+                    log(f">> scenario {name} failed: {exc!r}")
+                    results[key] = {"note": f"scenario failed: {exc!r}"[:300], "failed": True}
                 phases[name] = round(time.monotonic() - started, 1)
         log(">> stopping isvc up (Serve, Ray, sink)")
         results["stop_s"] = bench.isvc.stop() if bench.isvc else None

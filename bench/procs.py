@@ -140,12 +140,16 @@ class IsvcUp:
     def apply(self, path: Path) -> tuple[bool, str]:
         """``isvc apply -f path``; (ready, output)."""
         cmd = [str(BIN / "isvc"), "apply", "-f", str(path), "--server", self.url]
-        out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+        try:
+            out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            return False, f"isvc apply -f {path.name}: no answer within 300 s"
         return out.returncode == 0, (out.stdout + out.stderr).strip()
 
     def delete(self, name: str) -> None:
         cmd = [str(BIN / "isvc"), "delete", name, "--server", self.url]
-        subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
 
     def metrics(self) -> str:
         with contextlib.suppress(httpx.HTTPError):

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.stats import GOALS, Verdict, judge, median, not_measured, paired_ratio, summarize
+from bench.stats import GOALS, Verdict, judge, median, not_measured, paired_ratio, placement_mode, summarize
 
 SCHEMA = 1
 
@@ -148,7 +148,7 @@ def _details(results: Mapping[str, Any]) -> list[str]:
         )
     placement = results.get("chain", {}).get("placement") or {}
     if placement:
-        modes = ", ".join(f"{name} {(p or {}).get('mode', 'n/a')}" for name, p in placement.items())
+        modes = ", ".join(f"{name} {placement_mode(p)}" for name, p in placement.items())
         lines.append(f"placement (status.localRuntime.placement): {modes}")
     if results.get("stop_s") is not None:
         lines.append(f"isvc up stopped in {results['stop_s']:.1f} s")

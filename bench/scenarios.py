@@ -22,7 +22,7 @@ import psutil
 
 from bench import coldstart, manifests, procs
 from bench.load import LoadResult, load
-from bench.stats import answered, logger_counters, replica_processes
+from bench.stats import answered, logger_counters, placement_mode, replica_processes
 from local.processes import ComponentProcess, free_port, start_chain
 
 Log = Callable[[str], None]
@@ -116,9 +116,7 @@ def start_ray(bench: Bench, sink: bool) -> dict[str, Any]:
         raise SystemExit(f"isvc up failed: {exc}\n{isvc.log_tail()}") from exc
     bench.runtimes["ray"] = isvc.processes()
     status = isvc.local_status("iris")
-    bench.log(
-        f">> isvc up -> first 200: {seconds:.1f} s; placement {(status.get('placement') or {}).get('mode', 'n/a')}"
-    )
+    bench.log(f">> isvc up -> first 200: {seconds:.1f} s; placement {placement_mode(status.get('placement'))}")
     return {"isvc_up_s": seconds, "iris_status": status}
 
 

@@ -192,3 +192,10 @@ def replica_processes(titles: Sequence[str], service: str) -> int:
             app = title.removeprefix("ray::ServeReplica:").split(":")[0]
             count += any(unit.match(part) for part in app.split("+"))
     return count
+
+
+def placement_mode(placement: Any) -> str:
+    """``status.localRuntime.placement`` as one word: its ``mode`` (a dict), itself (a string), else n/a."""
+    if isinstance(placement, Mapping):
+        return str(placement.get("mode", NA))
+    return str(placement) if placement else NA

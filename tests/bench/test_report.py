@@ -125,3 +125,16 @@ def test_reload_probe_is_an_entrypoint_module(tmp_path: Path) -> None:
     assert namespace["VERSION"] == 7
     assert callable(namespace["build_model"]) and callable(namespace["add_model_arguments"])
     assert "benchprobe.model" in manifest.read_text()
+
+
+def test_a_failed_scenario_leaves_its_goals_na_and_the_others_judged() -> None:
+    data = results()
+    data["cold_start"] = {"note": "scenario failed: TimeoutError()", "failed": True}
+    data["logger"] = {"note": "scenario failed: CalledProcessError()", "failed": True}
+    data["rounds"] = [r for r in data["rounds"] if r["scenario"] != "logger"]
+    verdicts = goals(data)
+    assert verdicts["cold_start_s"]["verdict"] == "n/a"
+    assert "TimeoutError" in verdicts["cold_start_s"]["note"]
+    assert verdicts["logger_rps_16"]["verdict"] == "n/a"
+    assert "CalledProcessError" in verdicts["logger_rps_16"]["note"]
+    assert verdicts["chain_rps_16"]["verdict"] == "PASS"

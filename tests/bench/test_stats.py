@@ -15,6 +15,7 @@ from bench.stats import (
     logger_counters,
     pair_ratios,
     paired_ratio,
+    placement_mode,
     replica_processes,
     replicas_text,
     summarize,
@@ -128,3 +129,9 @@ def test_replica_processes_of_one_service() -> None:
     assert replica_processes(titles, "iris") == 2
     assert replica_processes(titles, "iris-batch") == 1
     assert replica_processes(titles, "mnist") == 0
+
+
+def test_placement_mode_from_a_dict_a_string_or_nothing() -> None:
+    assert placement_mode({"mode": "colocated", "units": ["a+b"]}) == "colocated"
+    assert placement_mode("separate") == "separate"
+    assert placement_mode(None) == NA
