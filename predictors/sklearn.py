@@ -29,6 +29,7 @@ import argparse
 from typing import Any
 
 import numpy as np
+from kserve.errors import ModelMissingError
 
 from predictors.artifact import METADATA_FILENAME, ModelMetadata, load_artifact
 from predictors.storage import find_model_file, resolve_model_dir
@@ -59,7 +60,15 @@ class SklearnModel(TabularModel):
         else:
             import joblib
 
-            self.estimator = joblib.load(find_model_file(local, MODEL_EXTENSIONS, self.model_dir))
+            try:
+                path = find_model_file(local, MODEL_EXTENSIONS, self.model_dir)
+            except ModelMissingError as exc:
+                raise type(exc)(
+                    str(local),
+                    f"{exc}; and {local / METADATA_FILENAME} not found: point --model_dir (storageUri) at a "
+                    "directory holding one pickled estimator, or one made by models/train.py (make train)",
+                ) from exc
+            self.estimator = joblib.load(path)
         self.ready = True
         return self.ready
 

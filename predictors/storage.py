@@ -21,6 +21,7 @@ Settings are read when a model loads, never at import. Never imports ``local`` o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -40,6 +41,23 @@ KSERVE_MOUNT = "/mnt/models"
 
 class StorageError(RuntimeError):
     """A storageUri that cannot be resolved or fetched; the message names the URI."""
+
+
+@functools.cache
+def _model_missing_error() -> type:
+    from kserve.errors import ModelMissingError
+
+    class NoModelFileError(ModelMissingError):  # type: ignore[misc]
+        """KServe's ModelMissingError, with a message that says what was looked for."""
+
+        def __init__(self, path: str, message: str):
+            super().__init__(path)
+            self.message = message
+
+        def __str__(self) -> str:
+            return self.message
+
+    return NoModelFileError
 
 
 class StorageSettings(BaseModel):
@@ -118,19 +136,19 @@ def resolve_model_dir(uri: str, settings: StorageSettings | None = None) -> Path
 def find_model_file(model_dir: Path, extensions: tuple[str, ...], uri: str = "") -> Path:
     """The one file of ``model_dir`` ending in one of ``extensions``, as KServe's servers require.
 
-    KServe raises ``ModelMissingError`` for none and refuses more than one
+    KServe raises ``ModelMissingError`` for none (so does this, with a message) and refuses more than one
     (``python/sklearnserver/sklearnserver/model.py``, ``python/xgbserver/xgbserver/model.py``,
     ``python/lgbserver/lgbserver/model.py``). A ``storageUri`` naming a single file is accepted too.
     """
-    from kserve.errors import ModelMissingError
-
+    wanted = ", ".join(f"*{extension}" for extension in extensions)
+    missing = _model_missing_error()
     if model_dir.is_file():
         if model_dir.name.endswith(extensions):
             return model_dir
-        raise ModelMissingError(str(model_dir))
+        raise missing(str(model_dir), f"{uri or model_dir}: not a model file ({wanted})")
     found = sorted(p for p in model_dir.iterdir() if p.is_file() and p.name.endswith(extensions))
     if not found:
-        raise ModelMissingError(str(model_dir))
+        raise missing(str(model_dir), f"{uri or model_dir}: no model file ({wanted}) in {model_dir}")
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
         raise StorageError(f"{uri or model_dir}: more than one model file ({names}); only one is allowed")
