@@ -84,6 +84,7 @@ def run(args: argparse.Namespace, log: scenarios.Log) -> dict[str, Any]:
                 isvc = bench.isvc
                 stack.callback(lambda: results.setdefault("stop_s", isvc.stop()))
         results["rounds"] = bench.records
+        results["failures"] = bench.failures
         for name, step in (
             ("chain", scenarios.chain),
             ("logger", scenarios.logger),

@@ -31,11 +31,16 @@ def plot(results: Mapping[str, Any], path: Path) -> Path | None:
         print(">> matplotlib missing (uv sync --group bench): no plot")
         return None
     figure, (rps_axis, p99_axis) = plt.subplots(1, 2, figsize=(12, 4.5))
+    errors: dict[str, int] = {}
+    for row in summarize(results.get("rounds", [])):
+        key = f"{row['scenario']}: {row['target']}"
+        errors[key] = errors.get(key, 0) + row["errors"]
     for name, points in series(results).items():
         clients = [p[0] for p in points]
         style = "--" if name.endswith(("pods", "modelserver")) else "-"
-        rps_axis.plot(clients, [p[1] for p in points], style, marker="o", label=name)
-        p99_axis.plot(clients, [p[2] for p in points], style, marker="o", label=name)
+        label = name + (f" ({errors[name]} failed requests)" if errors.get(name) else "")
+        rps_axis.plot(clients, [p[1] for p in points], style, marker="o", label=label)
+        p99_axis.plot(clients, [p[2] for p in points], style, marker="o", label=label)
     meta = results.get("meta", {})
     ticks = sorted({p[0] for points in series(results).values() for p in points})
     for axis, title in ((rps_axis, "throughput (req/s)"), (p99_axis, "p99 latency (ms)")):
@@ -46,7 +51,11 @@ def plot(results: Mapping[str, Any], path: Path) -> Path | None:
         axis.grid(True, alpha=0.3)
     p99_axis.set_yscale("log")
     rps_axis.legend(fontsize=7)
-    figure.suptitle(f"isvc-kit bench {meta.get('started', '')} ({meta.get('tool')}, {meta.get('duration_s')} s rounds)")
+    load = meta.get("loadavg_at_start")
+    figure.suptitle(
+        f"isvc-kit bench {meta.get('started', '')} ({meta.get('tool')}, {meta.get('duration_s')} s rounds, "
+        f"medians of {meta.get('rounds')}" + (f"; load average {load[0]:.1f} at start" if load else "") + ")"
+    )
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

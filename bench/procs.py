@@ -208,3 +208,17 @@ def stored_events_cli(db: Path, service: str) -> int | None:
         items = json.loads(out.stdout)
         return sum((pair.get("request") is not None) + (pair.get("response") is not None) for pair in items)
     return None
+
+
+def sample_failure(url: str, body: str, conns: int, attempts: int = 4) -> str | None:
+    """After a round with errors: ``conns`` concurrent requests, a few times; the first failure's status and body."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, conns)) as pool:
+        for _ in range(attempts):
+            for response in pool.map(lambda _: post(url, body, timeout=10.0), range(max(1, conns))):
+                if response is None:
+                    return "connection error"
+                if response.status_code >= 300:
+                    return f"HTTP {response.status_code}: {response.text[:200]}"
+    return None

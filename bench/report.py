@@ -146,6 +146,10 @@ def _details(results: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"cold start {index + 1}: " + ", ".join(parts) + (f" ({cycle['note']})" if "note" in cycle else "")
         )
+    for target, sample in (results.get("failures") or {}).items():
+        lines.append(
+            f"failed requests of {target}, one sampled after its first errored round: {sample or 'not reproduced'}"
+        )
     placement = results.get("chain", {}).get("placement") or {}
     if placement:
         modes = ", ".join(f"{name} {placement_mode(p)}" for name, p in placement.items())

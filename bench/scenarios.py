@@ -53,6 +53,7 @@ class Bench:
     isvc: procs.IsvcUp | None = None
     runtimes: dict[str, list[psutil.Process]] = field(default_factory=dict)
     records: list[dict[str, Any]] = field(default_factory=list)
+    failures: dict[str, str | None] = field(default_factory=dict)  # target -> a failed request, as sampled
 
     def warm(self, target: Target, conns: int = 16) -> LoadResult:
         return load(target.url, target.body, conns, min(3.0, self.duration_s))
@@ -85,6 +86,9 @@ def rounds(bench: Bench, scenario: str, targets: Sequence[Target], conns_list: S
                     "idle_runtime_cpu": round(idle_cpu, 3),
                     "loadavg_1m": round(os.getloadavg()[0], 2),  # others' work on the machine shows here
                 }
+                if result.errors and target.name not in bench.failures:
+                    bench.failures[target.name] = procs.sample_failure(target.url, target.body, conns)
+                    record["failure_sample"] = bench.failures[target.name]
                 bench.records.append(record)
                 p99 = f"{result.p99_ms:.1f}" if result.p99_ms is not None else "-"
                 bench.log(
