@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,9 +40,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from local.console.cluster import ClusterBackend, ConsoleClusterClient
     from local.console.routes import console_app
+    from local.errors import IsvcError
 
     in_cluster = "KUBERNETES_SERVICE_HOST" in os.environ and args.context is None
-    client = ConsoleClusterClient(args.namespace, context=args.context, api=_api(args.context, in_cluster))
+    try:
+        client = ConsoleClusterClient(args.namespace, context=args.context, api=_api(args.context, in_cluster))
+    except IsvcError as exc:
+        print(f"python -m local.console: {exc}", file=sys.stderr)
+        return 1
     print(f"console on http://{args.host}:{args.port}/console for namespace {args.namespace}", flush=True)
     uvicorn.run(console_app(ClusterBackend(client, args.sink_url)), host=args.host, port=args.port, log_level="warning")
     return 0

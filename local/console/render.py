@@ -213,15 +213,16 @@ def _clock(moment: Any) -> str:
 
 
 def events_panel(name: str, events: Sequence[Mapping[str, Any]], error: str | None = None) -> str:
-    """One ``<details>`` per inference and component; opened ones stay open as the panel refreshes
-    (``hx-preserve`` keeps an element with the same id from the page as it was)."""
+    """One ``<details>`` per inference and component; an opened one stays open as the panel refreshes:
+    ``hx-preserve`` keeps the element with the same id from the page as it was, and the id names the
+    pair's status, so a pair whose response arrives since is drawn anew."""
     rows = []
     for event in events:
         half = event.get("request") or event.get("response") or {}
         moment = half.get("time") or half.get("received_at")
         latency = event.get("latency_ms")
         status = str(event.get("status"))
-        element_id = "ev-" + re.sub(r"[^A-Za-z0-9_-]", "-", f"{event.get('component')}-{event.get('id')}")
+        element_id = "ev-" + re.sub(r"[^A-Za-z0-9_-]", "-", f"{event.get('component')}-{event.get('id')}-{status}")
         bodies = "".join(
             f"<h4>{side} <small>{_e((event.get(side) or {}).get('content_type'))}</small></h4>"
             f"<pre>{_e(_pretty((event.get(side) or {}).get('body', '')))}</pre>"

@@ -4,6 +4,7 @@ the HTML's escaping, and the sink's read endpoint it relies on."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -180,3 +181,16 @@ def test_sink_read_endpoint_answers_pairs_and_rejects_bad_queries(tmp_path: Any)
             assert client.get("/events", params={"name": "iris", "since": "2999-01-01T00:00:00Z"}).json() == []
     finally:
         store.dispose()
+
+
+def test_an_event_is_redrawn_when_its_response_arrives_and_kept_open_otherwise() -> None:
+    pending = {"id": "e-1", "component": "predictor", "status": "missing response", "request": {"body": "{}"}}
+    done = pending | {"status": "ok", "response": {"body": "{}"}}
+
+    def element_id(html: str) -> str:
+        match = re.search(r'<details id="([^"]+)" hx-preserve="true">', html)
+        assert match, html
+        return match.group(1)
+
+    assert element_id(render.events_panel("iris", [pending])) != element_id(render.events_panel("iris", [done]))
+    assert element_id(render.events_panel("iris", [done])) == element_id(render.events_panel("iris", [dict(done)]))
