@@ -36,6 +36,7 @@ class GatewayOptions:
     state_path: Path | None = None
     sink_port: int = DEFAULT_SINK_PORT
     ray_address: str | None = None  # an existing Ray cluster instead of a local head
+    reload: bool = False  # watch the components' code and the manifests (local.gateway.reloader)
 
 
 def build_gateway(options: GatewayOptions, runtime: Any) -> tuple[Any, Any]:
@@ -143,12 +144,14 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any =
     runtime = RayRuntime(address=options.ray_address, state_dir=state_dir)
     stopper.force_actions.append(lambda: runtime.head.kill() if runtime.head is not None else None)
     sink = None
+    reloader = None
     code = 0
     try:
         if options.start_sink:
             sink = _start_sink(options.sink_port, log)
             stopper.force_actions.insert(0, sink.kill)
         step = time.monotonic()
+        log(f"starting Ray ({'a local head' if options.ray_address is None else options.ray_address}) and Serve ...")
         runtime.start()
         where = f"local head {runtime.head.address}" if runtime.head is not None else f"cluster {runtime.address}"
         log(f"Ray and Serve: {where}, loopback only, token auth, in {time.monotonic() - step:.1f}s")
@@ -160,6 +163,11 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any =
             log(f"restoring {', '.join(controller.store.services())} from {controller.store.path} ...")
             controller.restore()
         apply_services(controller, options.services, log)
+        if options.reload:
+            from local.gateway.reloader import Reloader
+
+            reloader = Reloader(controller, sorted({path for path, _ in options.services}), log)
+            reloader.start()
         server = http_server(app, options)
         server.capture_signals = contextlib.nullcontext  # the Stopper handles signals, not uvicorn
         grpc = f"gRPC {options.host}:{options.grpc_port}" if options.grpc_port else "gRPC off"
@@ -179,6 +187,8 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any =
     finally:
         stopper.stopping = True  # a signal from here on stops at once
         stopper.server = None
+        if reloader is not None:
+            reloader.stop()
         with contextlib.suppress(Exception):
             log("stopping Serve and Ray ...")
         try:
