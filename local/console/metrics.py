@@ -72,6 +72,14 @@ class RevisionStats:
     error_rate: float | None  # errors / requests in the window; None without requests
     p99_ms: float | None  # None without requests in the window
     replicas: int | None
+    p99_beyond: bool = False  # the quantile fell in the +Inf bucket: p99_ms is the highest finite bound
+
+
+def in_overflow(q: float, cumulative: Mapping[float, float]) -> bool:
+    """Whether the ``q`` quantile lies above the highest finite bucket bound (in ``+Inf``)."""
+    finite = [bound for bound in cumulative if not math.isinf(bound)]
+    total = cumulative.get(math.inf, 0.0)
+    return bool(finite) and total > 0 and cumulative[max(finite)] < q * total
 
 
 def quantile(q: float, cumulative: Mapping[float, float]) -> float | None:
@@ -140,6 +148,7 @@ class MetricsHistory:
                     rps=done / span if done is not None and span > 0 else None,
                     error_rate=failed / done if done else None,
                     p99_ms=p99 * 1000.0 if p99 is not None else None,
+                    p99_beyond=in_overflow(0.99, window_buckets),
                     replicas=int(replicas) if replicas is not None else None,
                 )
             )

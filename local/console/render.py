@@ -193,7 +193,8 @@ def metrics_panel(name: str, stats: Iterable[RevisionStats], window_s: float, no
         f'<tr data-revision="{_e(s.revision)}"><td>{_e(s.component)}</td><td>{_e(s.revision)}</td>'
         f'<td class="num rps">{fmt(s.rps, "{:.2f}")}</td>'
         f'<td class="num">{fmt(None if s.error_rate is None else s.error_rate * 100, "{:.1f}%")}</td>'
-        f'<td class="num">{fmt(s.p99_ms, "{:.1f}")}</td><td class="num">{s.requests:.0f}</td></tr>'
+        f'<td class="num">{"&gt; " if s.p99_beyond else ""}{fmt(s.p99_ms, "{:.1f}")}</td>'
+        f'<td class="num">{s.requests:.0f}</td></tr>'
         for s in stats
     )
     body = rows or '<tr><td colspan="6">no requests recorded yet</td></tr>'

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from local.console import render
-from local.console.metrics import MetricsHistory, parse_scrape, quantile
+from local.console.metrics import MetricsHistory, in_overflow, parse_scrape, quantile
 from local.console.views import FormError, form_inputs, infer_request, model_name_of, service_view
 from local.sink.app import create_app
 from local.sink.store import EventStore
@@ -40,8 +40,10 @@ def test_quantile_interpolates_inside_the_bucket_like_prometheus() -> None:
     assert quantile(0.99, {0.01: 50, 0.02: 100, math.inf: 100}) == pytest.approx(0.0198)
     assert quantile(0.5, {0.01: 50, 0.02: 100, math.inf: 100}) == pytest.approx(0.01)
     assert quantile(0.99, {0.01: 0, math.inf: 0}) is None
-    # beyond the last finite bound: Prometheus answers that bound
+    # beyond the last finite bound: Prometheus answers that bound, and the console says "more than"
     assert quantile(0.99, {0.01: 10, math.inf: 100}) == pytest.approx(0.01)
+    assert in_overflow(0.99, {0.01: 10, math.inf: 100})
+    assert not in_overflow(0.99, {0.01: 50, 0.02: 100, math.inf: 100})
 
 
 def test_rates_error_rate_and_p99_come_from_the_window_not_the_totals() -> None:
