@@ -232,6 +232,11 @@ class RayRuntime:
             if ray.is_initialized():
                 # Handles of the finished gateway loop complain while Serve stops; they are gone anyway.
                 logging.getLogger("ray.serve").setLevel(logging.CRITICAL)
+                # So does the raylet ("ServeController.graceful_shutdown failed ... killed by ray.kill",
+                # printed by the driver's error listener): expected while Serve stops.
+                import ray._private.worker
+
+                ray._private.worker.print_to_stdstream = lambda *args, **kwargs: None
                 if self._owns_serve:
                     run_bounded(serve.shutdown, timeout_s, "Serve shutdown")
                 else:
