@@ -60,7 +60,9 @@ def evaluate(results: Mapping[str, Any]) -> list[Verdict]:
     if reload.get("edit_to_answer_s") is None:
         verdicts.append(not_measured("reload_s", reload.get("note", "not measured")))
     else:
-        verdicts.append(judge("reload_s", reload["edit_to_answer_s"], int(reload.get("failed", 0))))
+        note = f"{reload.get('ok', 0)} requests answered while editing; isvc up --reload -> first 200 "
+        note += f"{reload['isvc_up_s']:.1f} s" if reload.get("isvc_up_s") is not None else "n/a"
+        verdicts.append(judge("reload_s", reload["edit_to_answer_s"], int(reload.get("failed", 0)), note=note))
     return verdicts
 
 

@@ -138,3 +138,12 @@ def test_a_failed_scenario_leaves_its_goals_na_and_the_others_judged() -> None:
     assert verdicts["logger_rps_16"]["verdict"] == "n/a"
     assert "CalledProcessError" in verdicts["logger_rps_16"]["note"]
     assert verdicts["chain_rps_16"]["verdict"] == "PASS"
+
+
+def test_reload_goal_counts_failed_requests_during_the_edit() -> None:
+    data = results()
+    data["reload"] = {"isvc_up_s": 9.0, "edit_to_answer_s": 0.5, "ok": 250, "failed": 0}
+    assert goals(data)["reload_s"]["verdict"] == "PASS"
+    assert "250 requests answered" in goals(data)["reload_s"]["note"]
+    data["reload"]["failed"] = 2
+    assert goals(data)["reload_s"]["verdict"] == "FAIL"
