@@ -31,7 +31,7 @@ PLOT = HERE / "results" / "bench.png"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 s rounds at 1 and 16 clients, 1 cold start (~3 min)")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (%(default)s)")
+    parser.add_argument("--duration", type=float, default=4.0, help="seconds per measurement (%(default)s)")
     parser.add_argument("--rounds", type=int, default=2, help="paired rounds per concurrency (%(default)s)")
     parser.add_argument("--conns", default="1,4,16,32", help="concurrencies, comma-separated (%(default)s)")
     parser.add_argument("--cold-cycles", type=int, default=2, help="cold starts measured (%(default)s)")
