@@ -3,7 +3,8 @@
 Unit part (no Ray): the spec maps onto the kit's entrypoint for the format, as KServe's built-in
 runtimes start (``--model_name={{.Name}} --model_dir=...``), and says why when it cannot.
 Ray part (``ray`` marker, the session's runtime): KServe's own first-InferenceService YAML with
-``storageUri`` as a local path, as ``file://`` and as ``http://`` from a loopback server, answers V1 and V2;
+``storageUri`` as a local path, as ``file://``, as ``pvc://`` and as ``http://`` from a loopback server,
+answers V1 and V2;
 the http download happens once and a later revision loads from the cache with the server gone; the
 XGBoost, LightGBM and wine (string labels) manifests answer too.
 """
@@ -190,14 +191,24 @@ def assert_iris_answers(client: httpx.Client, name: str) -> None:
 
 
 @pytest.mark.ray
-@pytest.mark.parametrize("form", ["path", "file-uri"])
+@pytest.mark.parametrize("form", ["path", "file-uri", "pvc"])
 def test_tutorial_with_a_local_model_directory(form: str, served: Any, client: httpx.Client, tmp_path: Path) -> None:
-    directory = kserve_layout(tmp_path / "model")
-    uri = str(directory) if form == "path" else directory.as_uri()
+    """A local path, a file:// URI, and pvc://CLAIM/path under the default claim root .isvc/pvc."""
+    claim = f"test-claim-{uuid.uuid4().hex[:8]}"
+    claim_root = REPO_ROOT / ".isvc" / "pvc" / claim  # replicas run where the runtime was started: here
+    if form == "pvc":
+        kserve_layout(claim_root / "sklearn" / "model")
+        uri = f"pvc://{claim}/sklearn/model"
+    else:
+        directory = kserve_layout(tmp_path / "model")
+        uri = str(directory) if form == "path" else directory.as_uri()
     name = f"sklearn-iris-{form}"
-    resource = served(tutorial(uri, name=name))
-    assert ready(resource), resource["status"]
-    assert_iris_answers(client, name)
+    try:
+        resource = served(tutorial(uri, name=name))
+        assert ready(resource), resource["status"]
+        assert_iris_answers(client, name)
+    finally:
+        shutil.rmtree(claim_root, ignore_errors=True)
 
 
 @pytest.mark.ray
