@@ -23,6 +23,7 @@ import yaml
 
 from local.errors import SpecError
 from local.spec import entrypoint_of, load_documents, load_inference_services, unhonoured_fields
+from predictors.storage import StorageSettings, cache_entry
 from tests.conftest import IRIS_V1, REPO_ROOT, SETOSA, VIRGINICA, apply_yaml, v2_tensor_request
 from tests.predictors.loopback import serve_directory
 
@@ -231,6 +232,9 @@ def test_tutorial_over_http_downloads_once_and_later_revisions_use_the_cache(
     assert status["components"]["predictor"]["latestReadyRevision"] == f"{name}-predictor-00002"
     assert_iris_answers(client, name)
     assert hits == [f"/{unique}/model.joblib"]
+    entry = cache_entry(uri, REPO_ROOT / StorageSettings.from_env().cache_dir)  # replicas run in REPO_ROOT
+    assert (entry / "model.joblib").is_file() and (entry / ".uri").read_text().strip() == uri
+    shutil.rmtree(entry)
 
 
 @pytest.mark.ray
