@@ -1,14 +1,14 @@
-"""Write docker/requirements-{predictor,transformer,sink}.txt from uv.lock: each image's own dependency set.
+"""Write docker/requirements-{serving,predictor,sink}.txt from uv.lock: each image's own dependency set.
 
 The repository's ``.venv`` holds everything (Ray, the Kubernetes validators, test tools); an image holds
-only what its server imports. For each image: the packages it imports (``IMAGES[...].roots``) and their
+only what its server imports. For each file: the packages its server imports (``FILES[...].roots``) and their
 dependencies as uv.lock resolves them for CPython 3.11 on Linux, minus the subtrees of ``excluded``
 packages (declared by a dependency but never imported by that server: checked by running the image in
 tests/container). Every line is ``name==version`` with the hashes of the Linux wheels uv.lock records,
 so the Dockerfiles install with ``pip --no-deps --require-hashes --only-binary=:all:``: exactly these
 files, no resolver, no compiler.
 
-    .venv/bin/python docker/export_requirements.py          # rewrite the three files
+    .venv/bin/python docker/export_requirements.py          # rewrite the files
     .venv/bin/python docker/export_requirements.py --check  # exit 1 when a file is stale
 
 tests/test_dockerfiles.py runs the check, so a uv.lock change without a re-export fails the unit tier.
@@ -47,29 +47,35 @@ KSERVE_UNUSED = ("pillow", "grpcio-tools", "cryptography", "pyjwt", "aiohttp")
 
 
 @dataclass(frozen=True)
-class Image:
+class Requirements:
     roots: tuple[str, ...]
     excluded: tuple[str, ...]
     why: str
+    on_top_of: str | None = None  # installed after that file: only what it does not already hold
 
 
-IMAGES = {
-    "predictor": Image(
-        roots=("kserve", "scikit-learn", "joblib", "numpy", "fastapi", "pydantic"),
+SERVING_ROOTS = ("kserve", "numpy", "fastapi", "pydantic")
+FILES = {
+    "serving": Requirements(
+        roots=SERVING_ROOTS,
         excluded=KSERVE_UNUSED,
-        why="python -m predictors.sklearn: KServe's ModelServer and scikit-learn",
+        why="KServe's ModelServer: all of the transformer (python -m transformers.iris), the predictor's first layer",
     ),
-    "transformer": Image(
-        roots=("kserve", "numpy", "fastapi", "pydantic"),
+    "predictor": Requirements(
+        roots=(*SERVING_ROOTS, "scikit-learn", "joblib"),
         excluded=KSERVE_UNUSED,
-        why="python -m transformers.iris: KServe's ModelServer; no scikit-learn (the predictor runs the model)",
+        why="python -m predictors.sklearn: scikit-learn, installed on top of requirements-serving.txt",
+        on_top_of="serving",
     ),
-    "sink": Image(
+    "sink": Requirements(
         roots=("starlette", "uvicorn", "cloudevents", "sqlalchemy", "psycopg[binary]"),
         excluded=(),
         why="python -m local.sink: Starlette on uvicorn, SQLAlchemy with psycopg 3 for PostgreSQL URLs",
     ),
 }
+# The files each image installs, in order. The predictor's first install is the transformer's, byte for
+# byte, so a build reuses that layer from the other image's build (one download of kserve and its tree).
+IMAGES = {"predictor": ("serving", "predictor"), "transformer": ("serving",), "sink": ("sink",)}
 
 
 def _applies(entry: dict[str, Any]) -> bool:
@@ -91,7 +97,7 @@ class Lock:
             raise SystemExit(f"uv.lock: {name} {version or ''} is ambiguous or missing")
         return candidates[0]
 
-    def closure(self, image: Image) -> dict[str, dict[str, Any]]:
+    def closure(self, image: Requirements) -> dict[str, dict[str, Any]]:
         """Every package reachable from the roots, not through an excluded one, for the images' Python."""
         excluded = {canonicalize_name(name) for name in image.excluded}
         found: dict[str, dict[str, Any]] = {}
@@ -130,18 +136,28 @@ def _hashes(package: dict[str, Any]) -> list[str]:
 
 
 def render(name: str, lock: Lock) -> str:
-    image = IMAGES[name]
+    requirements = FILES[name]
+    packages = lock.closure(requirements)
     lines = [
-        f"# The {name} image's packages ({image.why}).",
+        f"# {requirements.why}.",
         "# Generated from uv.lock by docker/export_requirements.py: do not edit; rerun it after `uv lock`.",
-        f"# Imported roots: {', '.join(image.roots)}."
-        + (f" Not installed (never imported): {', '.join(image.excluded)}." if image.excluded else ""),
+        f"# Imported roots: {', '.join(requirements.roots)}."
+        + (f" Not installed (never imported): {', '.join(requirements.excluded)}." if requirements.excluded else ""),
         "# Installed with pip --no-deps --require-hashes --only-binary=:all: (Linux wheels, CPython 3.11).",
     ]
-    for key, package in sorted(lock.closure(image).items()):
+    if requirements.on_top_of:
+        below = lock.closure(FILES[requirements.on_top_of])
+        packages = {key: p for key, p in packages.items() if key not in below}
+        lines.append(f"# On top of docker/requirements-{requirements.on_top_of}.txt: only what that file lacks.")
+    for key, package in sorted(packages.items()):
         hashes = " \\\n    ".join(f"--hash={h}" for h in _hashes(package))
         lines.append(f"{key}=={package['version']} \\\n    {hashes}")
     return "\n".join(lines) + "\n"
+
+
+def image_packages(image: str, lock: Lock) -> dict[str, dict[str, Any]]:
+    """Everything an image installs (the union of its files)."""
+    return {key: p for name in IMAGES[image] for key, p in lock.closure(FILES[name]).items()}
 
 
 def target(name: str) -> Path:
@@ -154,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     lock = Lock((REPO_ROOT / "uv.lock").read_text())
     stale = []
-    for name in IMAGES:
+    for name in FILES:
         text = render(name, lock)
         if args.check:
             if not target(name).is_file() or target(name).read_text() != text:

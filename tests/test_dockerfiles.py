@@ -106,14 +106,31 @@ def test_base_is_a_pinned_slim_python_and_the_build_is_multi_stage(image: str) -
 def test_dependencies_are_a_layer_before_the_code(image: str) -> None:
     _, stages = parse(DOCKERFILES[image])
     deps = stages[0]
-    copies = [i for i, (ins, _) in enumerate(deps.instructions) if ins == "COPY"]
-    pip = [i for i, (ins, rest) in enumerate(deps.instructions) if ins == "RUN" and "pip install" in rest]
-    assert copies and pip and max(copies) < min(pip), "requirements are copied, then installed"
-    assert all("docker/" in deps.instructions[i][1] for i in copies), "only requirement files reach the deps stage"
+    copied: set[str] = set()
+    installs = 0
+    for instruction, rest in deps.instructions:
+        if instruction == "COPY":
+            assert all(s.startswith("docker/") for s in rest.split()[:-1]), "only docker/ files reach the deps stage"
+            copied |= {Path(s).name for s in rest.split()[:-1]}
+        if instruction == "RUN" and "pip install" in rest:
+            for requirements in re.findall(r"-r /tmp/(\S+)", rest):
+                assert requirements in copied, f"{requirements} is copied before it is installed"
+                installs += 1
+    assert installs >= 1
     runtime = final(DOCKERFILES[image]).instructions
     from_deps = [i for i, (ins, rest) in enumerate(runtime) if ins == "COPY" and rest.startswith(f"--from={deps.name}")]
     code = [i for i, (ins, rest) in enumerate(runtime) if ins == "COPY" and not rest.startswith("--from")]
     assert from_deps and code and max(from_deps) < min(code)
+
+
+def test_predictor_and_transformer_share_the_kserve_layer() -> None:
+    """The same instructions on the same base: one build of KServe's virtualenv serves both images."""
+    first = {}
+    for image in ("predictor", "transformer"):
+        instructions = parse(DOCKERFILES[image])[1][0].instructions
+        first[image] = instructions[: next(i for i, (ins, r) in enumerate(instructions) if "pip install" in r) + 1]
+    assert first["predictor"] == first["transformer"]
+    assert "requirements-serving.txt" in first["predictor"][-1][1]
 
 
 @pytest.mark.parametrize("image", DOCKERFILES)
@@ -177,14 +194,22 @@ def test_copied_files_exist_and_pass_dockerignore(image: str) -> None:
         assert not _dockerignore_allows(excluded), f".dockerignore lets {excluded} into the build context"
 
 
-def _requirements(image: str) -> dict[str, str]:
-    text = (REPO_ROOT / "docker" / f"requirements-{image}.txt").read_text().replace("\\\n", " ")
+def _requirements_file(name: str) -> dict[str, str]:
+    text = (REPO_ROOT / "docker" / f"requirements-{name}.txt").read_text().replace("\\\n", " ")
     pins = {}
     for line in text.splitlines():
         if line.strip() and not line.startswith("#"):
-            name, _, rest = line.partition("==")
-            pins[name.strip()] = rest.split()[0]
-            assert "--hash=sha256:" in rest, f"{name}: pinned by hash"
+            package, _, rest = line.partition("==")
+            pins[package.strip()] = rest.split()[0]
+            assert "--hash=sha256:" in rest, f"{package}: pinned by hash"
+    return pins
+
+
+def _requirements(image: str) -> dict[str, str]:
+    """Everything an image installs: the requirement files its Dockerfile installs, in order."""
+    pins: dict[str, str] = {}
+    for name in re.findall(r"-r /tmp/requirements-(\w+)\.txt", DOCKERFILES[image].read_text()):
+        pins |= _requirements_file(name)
     return pins
 
 
@@ -213,18 +238,25 @@ def test_serving_images_carry_only_serving_code_and_artifacts(image: str) -> Non
 @pytest.mark.parametrize("image", DOCKERFILES)
 def test_each_image_installs_its_own_exported_requirements(image: str) -> None:
     _, stages = parse(DOCKERFILES[image])
-    deps = " ".join(rest for ins, rest in stages[0].instructions)
-    assert f"docker/requirements-{image}.txt" in deps
-    assert "--no-deps" in deps and "--require-hashes" in deps and "--only-binary=:all:" in deps
+    export = _export_module()
+    installs = [rest for ins, rest in stages[0].instructions if ins == "RUN" and "pip install" in rest]
+    assert [f"/tmp/requirements-{name}.txt" for name in export.IMAGES[image]] == [
+        re.search(r"-r (\S+)", rest).group(1)
+        for rest in installs  # type: ignore[union-attr]
+    ]
+    for rest in installs:
+        assert "--no-deps" in rest and "--require-hashes" in rest and "--only-binary=:all:" in rest
 
 
 def test_requirements_are_exported_from_uv_lock() -> None:
     export = _export_module()
     lock = export.Lock((REPO_ROOT / "uv.lock").read_text())
-    for image in DOCKERFILES:
-        assert (REPO_ROOT / "docker" / f"requirements-{image}.txt").read_text() == export.render(image, lock), (
-            f"docker/requirements-{image}.txt is stale: run .venv/bin/python docker/export_requirements.py"
+    for name in export.FILES:
+        assert (REPO_ROOT / "docker" / f"requirements-{name}.txt").read_text() == export.render(name, lock), (
+            f"docker/requirements-{name}.txt is stale: run .venv/bin/python docker/export_requirements.py"
         )
+    for image in DOCKERFILES:
+        assert set(_requirements(image)) == set(export.image_packages(image, lock)), image
     versions = {(p["name"], p.get("version")) for p in tomllib.loads((REPO_ROOT / "uv.lock").read_text())["package"]}
     for image in DOCKERFILES:
         for name, version in _requirements(image).items():
@@ -237,7 +269,7 @@ def test_requirements_are_exported_from_uv_lock() -> None:
 def test_excluded_packages_leave_their_whole_subtree_out() -> None:
     export = _export_module()
     lock = export.Lock((REPO_ROOT / "uv.lock").read_text())
-    closure = lock.closure(export.Image(roots=("kserve",), excluded=("kubernetes",), why=""))
+    closure = lock.closure(export.Requirements(roots=("kserve",), excluded=("kubernetes",), why=""))
     assert "kserve" in closure and "kubernetes" not in closure
     assert "requests-oauthlib" not in closure, "only kubernetes pulls it in"
     assert "numpy" in closure, "still reached from kserve itself"
