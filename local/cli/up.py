@@ -55,6 +55,13 @@ def register(subparsers: Any) -> None:
         "it must accept the kit's token (.isvc/ray-token) or the one in RAY_AUTH_TOKEN",
     )
     parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="watch the applied components' Python packages and the -f files: a code change reloads the "
+        "running components in place (same revisions), a manifest change is applied again; the gateway "
+        "and its ports stay up",
+    )
+    parser.add_argument(
         "--state",
         type=Path,
         default=None,
@@ -109,5 +116,6 @@ def run(args: argparse.Namespace) -> int:
         sink_port=args.sink_port,
         state_path=state_path,
         ray_address=args.ray_address,
+        reload=args.reload,
     )
     return run_gateway(options, log=lambda line: print(line, flush=True), lock=lock)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
+from local.code_reload import is_under, package_root
 from local.components import model_name_of
 from local.errors import ConflictError, NotFoundError, SpecError
 from local.gateway.inference_log import local_logger_url, replica_logger_config
@@ -250,6 +252,34 @@ class Controller:
         if new_percent is not None:
             document["spec"][component]["canaryTrafficPercent"] = new_percent
         self.apply(InferenceService.model_validate(document), overrides)
+
+    def watched_roots(self) -> set[Path]:
+        """The package roots of every applied component's module: what `isvc up --reload` watches."""
+        roots = set()
+        for entry in self.services.values():
+            for unit in entry.units:
+                for member in unit.members:
+                    root = package_root(member.entrypoint.module)
+                    if root is not None:
+                        roots.add(root)
+        return roots
+
+    def reload_code(self, changed: list[Path]) -> dict[str, Any]:
+        """Reload, in place, the running units whose members' packages hold a changed file.
+
+        The spec did not change, so no revision is made (KServe would make none either): the same
+        revisions re-import their code. Returns each reloaded unit's runtime status.
+        """
+        with self._lock:
+            items = []
+            for entry in self.services.values():
+                for unit in entry.units:
+                    roots = {root for m in unit.members if (root := package_root(m.entrypoint.module))}
+                    if unit.name in entry.ready_units and any(is_under(path, roots) for path in changed):
+                        items.append((unit, self._member_loggers(entry, unit)))
+            if not items:
+                return {}
+            return dict(self.runtime.reload(items))  # type: ignore[attr-defined]
 
     def revisions(self, name: str) -> list[dict[str, Any]]:
         """Every revision of a service as a Knative ``Revision`` object (what the cluster lists)."""

@@ -36,6 +36,11 @@ class RevisionClient:
             raise _unwrap(exc) from None
         return result
 
+    async def reload_status(self) -> tuple[int, str | None]:
+        """The code version the replica runs and the error of its last reload (None: it took)."""
+        result: tuple[int, str | None] = await self._handle.reload_status.remote()
+        return result
+
     async def close(self) -> None:
         """Stop the handle's router while its event loop still runs."""
         await self._handle.shutdown_async()

@@ -38,14 +38,10 @@ class _Member:
     """One component revision's model inside a unit, with its logger and optional batcher."""
 
     def __init__(self, config: dict[str, Any]):
-        from local.components import build_component_model
-
         self.revision: str = config["revision"]
         self.component: str = config["component"]
-        try:
-            self.model = build_component_model(config["module"], config["args"])
-        except Exception as exc:
-            raise RuntimeError(f"{self.revision}: {type(exc).__name__}: {exc}") from exc
+        self.config = config
+        self.model = self.build()
         self._logger_config: dict[str, Any] | None = config.get("logger")
         self._logger: Any = None
         self._batched: Any = None
@@ -59,6 +55,15 @@ class _Member:
             self._batched = serve.batch(max_batch_size=int(batching["max_batch_size"]), batch_wait_timeout_s=0.0)(
                 run_batch
             )
+
+    def build(self) -> Any:
+        """This member's model from its container command (raises naming the revision)."""
+        from local.components import build_component_model
+
+        try:
+            return build_component_model(self.config["module"], self.config["args"])
+        except Exception as exc:
+            raise RuntimeError(f"{self.revision}: {type(exc).__name__}: {exc}") from exc
 
     async def _call_model(self, payload: Any, headers: dict[str, str] | None) -> Any:
         return await self.model(payload, headers=headers)
@@ -107,8 +112,46 @@ class UnitReplica:
         self.revision = self.entry.revision
         self._handles: dict[str, Any] = {}
         self._rest = RestInference()
+        self._code_version = 0
+        self.reload_error: str | None = None
+        self._wire_predict()
+
+    def _wire_predict(self) -> None:
         if self.entry.component == "transformer":
             self.entry.model.predict = self._predict_colocated if len(self.members) > 1 else self._predict_downstream
+
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        """Serve's in-place update (``user_config``): a new ``code_version`` reloads the members' code.
+
+        ``isvc up --reload`` bumps it when a watched source file changes: the modules under the members'
+        package roots are re-imported and every model rebuilt, then swapped in at once; requests in
+        flight finish on the old models, later ones get the new. If the new code fails to build, the old
+        models keep serving and ``reload_error`` says why (the replica stays healthy).
+        """
+        version = int(config.get("code_version", 0))
+        if version == self._code_version:
+            return
+        self._code_version = version
+        from local.code_reload import package_root, reload_under
+
+        roots = {root for m in self.members if (root := package_root(m.config["module"])) is not None}
+        try:
+            reload_under(roots)
+            models = [member.build() for member in self.members]
+        except Exception as exc:
+            import traceback
+
+            self.reload_error = "".join(traceback.format_exception(exc))
+            print(f"{self.revision}: reload failed, still serving the previous code:\n{self.reload_error}")
+            return
+        for member, model in zip(self.members, models, strict=True):
+            member.model = model
+        self.reload_error = None
+        self._wire_predict()
+        print(f"{self.revision}: reloaded code version {version}")
+
+    async def reload_status(self) -> tuple[int, str | None]:
+        return self._code_version, self.reload_error
 
     async def _predict_colocated(self, payload: Any, headers: dict[str, str] | None = None, *_: Any) -> Any:
         from kserve.model import append_forwardable_headers
