@@ -322,3 +322,51 @@ def test_sink_module_exists() -> None:
         for line in source.read_text().splitlines():
             match = re.match(r"\s*(?:from|import)\s+(local\.[\w.]+)", line)
             assert match is None or match.group(1).startswith("local.sink"), f"{source.name}: {line.strip()}"
+
+
+# -- compose.yaml: the same containers as the pods, health-gated, loopback only --------------------
+
+
+def _compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((REPO_ROOT / "compose.yaml").read_text())
+    return document
+
+
+@pytest.mark.parametrize("component", ["predictor", "transformer"])
+def test_compose_runs_the_manifest_containers(component: str) -> None:
+    service = _compose()["services"][component]
+    isvc = yaml.safe_load((REPO_ROOT / "manifests" / "iris.yaml").read_text())
+    container = isvc["spec"][component]["containers"][0]
+    expected = [*container["command"], *container["args"]]
+    if component == "transformer":
+        expected.append("--predictor_host=predictor:8080")  # what KServe adds: the predictor's service host
+    assert service["command"] == expected
+    context = container["securityContext"]
+    assert service["user"] == f"{context['runAsUser']}:{context['runAsGroup']}"
+    assert service["read_only"] is context["readOnlyRootFilesystem"] is True
+    assert service["cap_drop"] == context["capabilities"]["drop"] == ["ALL"]
+    assert "no-new-privileges" in service["security_opt"] and context["allowPrivilegeEscalation"] is False
+    assert service["image"].startswith(container["image"].split(":")[0] + ":")
+    assert service["build"]["dockerfile"] == f"Dockerfile.{component}"
+
+
+def test_compose_sink_stores_into_postgres_and_waits_for_it() -> None:
+    services = _compose()["services"]
+    sink = services["sink"]
+    sink_manifest = yaml.safe_load((REPO_ROOT / "manifests" / "sink.yaml").read_text())
+    assert sink["command"] == sink_manifest["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert sink["environment"]["ISVC_SINK_DB"].startswith("postgresql://")
+    assert "@postgres:5432/" in sink["environment"]["ISVC_SINK_DB"]
+    assert sink["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert services["transformer"]["depends_on"] == {"predictor": {"condition": "service_healthy"}}
+    database = services["postgres"]
+    volume = database["volumes"][0].split(":")
+    assert volume[1] == "/var/lib/postgresql/data" and volume[0] in _compose()["volumes"], "a named volume"
+
+
+def test_compose_services_are_health_checked_and_published_on_loopback_only() -> None:
+    for name, service in _compose()["services"].items():
+        assert service["healthcheck"]["test"][0] == "CMD", name
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name}: {port} is published beyond loopback"
+    assert "ports" not in _compose()["services"]["predictor"] and "ports" not in _compose()["services"]["postgres"]
