@@ -49,7 +49,10 @@ def evaluate(results: Mapping[str, Any]) -> list[Verdict]:
     startup = results.get("startup", {})
     pods_s = results.get("chain", {}).get("pods_first_200_s")
     note = f"pod chain {pods_s:.1f} s" if pods_s is not None else ""
-    verdicts.append(judge("startup_s", startup.get("isvc_up_s"), note=note))
+    failed_starts = startup.get("failed_starts") or []
+    if failed_starts:
+        note += f"; {len(failed_starts)} failed start(s): {failed_starts[0][:120]}"
+    verdicts.append(judge("startup_s", startup.get("isvc_up_s"), note=note, ok=not failed_starts))
     verdicts += _cold_goals(results.get("cold_start", {}))
     memory = results.get("chain", {}).get("memory", {})
     ray_mib = memory.get("ray", {}).get("pss_mib")

@@ -147,3 +147,11 @@ def test_reload_goal_counts_failed_requests_during_the_edit() -> None:
     assert "250 requests answered" in goals(data)["reload_s"]["note"]
     data["reload"]["failed"] = 2
     assert goals(data)["reload_s"]["verdict"] == "FAIL"
+
+
+def test_a_failed_start_fails_the_start_up_goal_with_its_reason() -> None:
+    data = results()
+    data["startup"]["failed_starts"] = ["process exited with 1 before the first 200: ...GCS timed out"]
+    verdict = goals(data)["startup_s"]
+    assert verdict["verdict"] == "FAIL"
+    assert "1 failed start(s)" in verdict["note"]
