@@ -133,9 +133,13 @@ class Stopper:
         writer.setblocking(False)
         signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
         self._sockets = (reader, writer)
+        self.reclaim()
+        threading.Thread(target=self._watch, args=(reader,), name="isvc-up-signals", daemon=True).start()
+
+    def reclaim(self) -> None:
+        """(Re)install the Python-level handlers: ``ray.init`` replaces SIGTERM's with ``sys.exit(15)``."""
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self.on_signal)
-        threading.Thread(target=self._watch, args=(reader,), name="isvc-up-signals", daemon=True).start()
 
     def _watch(self, reader: socket.socket) -> None:
         while True:

@@ -153,6 +153,7 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any =
         step = time.monotonic()
         log(f"starting Ray ({'a local head' if options.ray_address is None else options.ray_address}) and Serve ...")
         runtime.start()
+        stopper.reclaim()
         where = f"local head {runtime.head.address}" if runtime.head is not None else f"cluster {runtime.address}"
         log(f"Ray and Serve: {where}, loopback only, token auth, in {time.monotonic() - step:.1f}s")
         controller, app = build_gateway(options, runtime)
@@ -184,6 +185,9 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any =
             code = 1  # the HTTP server ended by itself (it could not bind, or failed)
     except KeyboardInterrupt:
         pass
+    except SystemExit:
+        if not stopper.requested:  # Ray's own SIGTERM handler, if it ran before reclaim()
+            raise
     finally:
         stopper.stopping = True  # a signal from here on stops at once
         stopper.server = None

@@ -104,8 +104,11 @@ class RayRuntime:
                 address = self.head.start()
             else:
                 attach_to(address)
-            # This process only (the head has started): no "*** SIGTERM received" stack dump on Ctrl-C.
-            os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+            # This process only (read from ray_constants when the core worker starts; the env var is
+            # read at import): no "*** SIGTERM received" stack dump on Ctrl-C.
+            import ray._private.ray_constants
+
+            ray._private.ray_constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER = True
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, configure_logging=False)
             self._owns_ray = True
         try:

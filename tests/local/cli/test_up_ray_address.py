@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -106,7 +107,7 @@ def test_up_serves_on_an_existing_cluster_and_leaves_it_running(cluster: tuple[C
         assert any(name.startswith("ray::ServeRepl") for name in head.names())  # the replicas run on the cluster
         assert f"cluster {head.address}" in up.log()
     finally:
-        code = up.stop()
+        code = up.stop(signum=signal.SIGTERM)  # `kill`: as clean as Ctrl-C (Ray's own handler would exit 15)
     assert code == 0, up.log()
     gcs = [process for process in head.processes() if process.name() == "gcs_server"]
     assert gcs and alive([process.pid for process in gcs])  # the cluster is still up

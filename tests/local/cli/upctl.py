@@ -76,11 +76,11 @@ class Up:
         root = psutil.Process(self.process.pid)
         return [root, *root.children(recursive=True)]
 
-    def stop(self, timeout_s: float = 60.0) -> int:
+    def stop(self, timeout_s: float = 60.0, signum: int = signal.SIGINT) -> int:
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else 0
         pids = [process.pid for process in self.tree()]
-        self.process.send_signal(signal.SIGINT)
+        self.process.send_signal(signum)
         try:
             return self.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
