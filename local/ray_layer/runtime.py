@@ -85,6 +85,8 @@ class RayRuntime:
         self._clients: dict[str, Any] = {}
         self.code_version = 0  # bumped by reload(): the user_config that makes replicas re-import code
         self._gateway_loop: asyncio.AbstractEventLoop | None = None  # where the handles' routers run
+        self._zero_units: set[str] = set()  # deployed units with min_replicas 0 (see standby)
+        self.standby: Any = None
 
     def start(self) -> None:
         """Token auth on; a local loopback head unless an address is given; then Serve without HTTP proxy."""
@@ -119,6 +121,11 @@ class RayRuntime:
         except ValueError:
             self._owns_serve = True
         serve.start(proxy_location="Disabled")
+        if self.head is not None:  # a head of our own: keep a warm worker while a unit is at zero
+            from local.ray_layer.standby import WarmStandby
+
+            self.standby = WarmStandby(self.statuses, lambda: set(self._zero_units), self.head.pids)
+            self.standby.start()
 
     def deploy_many(
         self, items: Sequence[tuple[Unit, Mapping[str, dict[str, Any] | None]]], timeout_s: float = DEPLOY_TIMEOUT_S
@@ -138,6 +145,7 @@ class RayRuntime:
             return {}
         serve.run_many(targets, wait_for_applications_running=False)
         names = {unit.name for unit, _ in items}
+        self._zero_units |= {unit.name for unit, _ in items if unit.entry.autoscaling.min_replicas == 0}
         deadline = time.monotonic() + timeout_s
         while True:
             statuses = self.statuses()
@@ -214,6 +222,7 @@ class RayRuntime:
         from ray import serve
 
         self._clients.pop(app_name, None)
+        self._zero_units.discard(app_name)
         serve.delete(app_name, _blocking=False)
 
     def statuses(self) -> dict[str, RevisionStatus]:
@@ -268,6 +277,9 @@ class RayRuntime:
 
         from local.ray_layer.head import run_bounded
 
+        if self.standby is not None:
+            self.standby.stop()
+            self.standby = None
         try:
             if ray.is_initialized():
                 # Handles of the finished gateway loop complain while Serve stops; they are gone anyway.

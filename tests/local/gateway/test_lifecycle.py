@@ -36,6 +36,17 @@ def test_scale_to_zero_then_queued_requests_all_answered(ray_gateway: Any) -> No
     while replicas(ray_gateway, "zero") != {"transformer": 0, "predictor": 0}:
         assert time.monotonic() < deadline, f"never scaled to zero: {replicas(ray_gateway, 'zero')}"
         time.sleep(0.5)
+    # At zero a warm standby worker waits, preloaded, and is no replica: the status still says 0.
+    runtime = ray_gateway.runtime
+    if runtime.head is not None:
+        from local.ray_layer.standby import idle_workers
+
+        deadline = time.monotonic() + 60
+        while not idle_workers(runtime.head.pids()):
+            assert time.monotonic() < deadline, "no warm standby worker while at zero"
+            time.sleep(0.5)
+        assert runtime.standby.started >= 1
+        assert replicas(ray_gateway, "zero") == {"transformer": 0, "predictor": 0}
     with httpx.Client(base_url=ray_gateway.url, timeout=120) as client, ThreadPoolExecutor(8) as pool:
         responses = list(
             pool.map(lambda _: client.post("/v1/models/zero:predict", json={"instances": [SETOSA]}), range(8))

@@ -1,0 +1,49 @@
+"""local/ray_layer/standby.py: when a warm worker is asked for (no Ray: the raylet call is replaced)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from local.ray_layer import standby
+
+
+@dataclass
+class Status:
+    replicas: int
+
+
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    monkeypatch.setattr(standby, "prestart_worker", lambda: calls.append(1))
+    return calls
+
+
+def test_a_worker_is_asked_for_only_while_a_unit_that_scales_to_zero_is_at_zero(
+    asked: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(standby, "idle_workers", lambda pids: [])
+    statuses = {"a": Status(1), "b": Status(0)}
+    keeper = standby.WarmStandby(lambda: statuses, lambda: {"a"}, lambda: [])
+    keeper.tick()
+    assert asked == []  # "a" is running; "b" cannot scale to zero
+    statuses["a"] = Status(0)
+    keeper.tick()
+    assert asked == [1] and keeper.started == 1
+    keeper.tick()
+    assert asked == [1]  # the one asked for is still starting
+
+
+def test_no_worker_is_asked_for_while_one_is_idle(asked: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(standby, "idle_workers", lambda pids: [4242])
+    keeper = standby.WarmStandby(lambda: {"a": Status(0)}, lambda: {"a"}, lambda: [])
+    keeper.tick()
+    assert asked == []
+
+
+def test_idle_workers_are_found_by_their_process_title() -> None:
+    import os
+
+    assert standby.idle_workers([os.getpid()]) == []  # pytest is no ray::IDLE
