@@ -151,6 +151,13 @@ def _details(results: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"cold start {index + 1}: " + ", ".join(parts) + (f" ({cycle['note']})" if "note" in cycle else "")
         )
+    idle: dict[str, list[float]] = {}
+    for record in results.get("rounds", []):
+        if record.get("idle_runtime_cpu") is not None:
+            idle.setdefault("ray" if record.get("runtime") == "pods" else "pods", []).append(record["idle_runtime_cpu"])
+    if idle:
+        parts = [f"{side} {median(values) or 0:.3f} (max {max(values):.3f})" for side, values in sorted(idle.items())]
+        lines.append("CPU of the idle runtime during the other's rounds, cores: " + ", ".join(parts))
     for target, sample in (results.get("failures") or {}).items():
         lines.append(
             f"failed requests of {target}, one sampled after its first errored round: {sample or 'not reproduced'}"

@@ -83,7 +83,7 @@ def rounds(bench: Bench, scenario: str, targets: Sequence[Target], conns_list: S
                     "order": [t.name for t in order],
                     "result": result.to_dict(),
                     "replicas": target.replicas(),
-                    "idle_runtime_cpu": round(idle_cpu, 3),
+                    "idle_runtime_cpu": round(idle_cpu, 3) if others else None,  # cores the other side used
                     "loadavg_1m": round(os.getloadavg()[0], 2),  # others' work on the machine shows here
                 }
                 if result.errors and target.name not in bench.failures:
