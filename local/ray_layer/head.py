@@ -166,7 +166,7 @@ class LocalHead:
                 found.update(child.pid for child in process.children(recursive=True))
         return sorted(found)
 
-    def stop(self, timeout_s: float = 2.0) -> None:
+    def stop(self, timeout_s: float = 1.0) -> None:
         """SIGTERM every process of this head, SIGKILL what is left after ``timeout_s``; wait for all.
 
         As Ray's own ``Node.kill_all_processes`` (1 s grace): by now Serve has stopped its replicas,
