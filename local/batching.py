@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 from kserve.protocol.infer_type import InferInput, InferOutput, InferRequest, InferResponse, RequestedOutput
+from kserve.utils.utils import generate_uuid
 
 Call = Callable[[Any, dict[str, str] | None], Awaitable[Any]]
 Item = tuple[Any, dict[str, str] | None]
@@ -82,7 +83,7 @@ def _split_v2(response: InferResponse, requests: Sequence[InferRequest], counts:
             outputs.append(piece)
         answers.append(
             InferResponse(
-                response_id=request.id,
+                response_id=request.id or generate_uuid(),  # as KServe's servers answer a request without id
                 model_name=response.model_name,
                 infer_outputs=outputs,
                 model_version=response.model_version,

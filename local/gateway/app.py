@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, ORJSONResponse
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from local.errors import IsvcError, NotFoundError
+from local.errors import IsvcError, NotFoundError, SpecError
 from local.gateway import metrics
 from local.gateway.controller import Controller
 from local.gateway.fast_path import FastInferencePath
@@ -88,6 +88,18 @@ def _api_router(controller: Controller) -> APIRouter:
         body = RolloutRequest.model_validate(await request.json())
         await asyncio.to_thread(controller.rollout, name, body.action, body.component, body.percent)
         return await asyncio.to_thread(controller.as_resource, name)
+
+    @router.get("/namespaces/{namespace}/inferenceservices/{name}/logs")
+    async def logs(namespace: str, name: str, component: str | None = None, cursor: str = "{}") -> dict[str, Any]:
+        """The replicas' output since ``cursor`` (JSON from the previous answer): `isvc logs [-f]`."""
+        import json
+
+        try:
+            position = {str(k): int(v) for k, v in json.loads(cursor).items()}
+        except (ValueError, AttributeError) as exc:
+            raise SpecError(f"cursor: not a JSON object of offsets: {exc}") from exc
+        lines, after = await asyncio.to_thread(controller.logs, name, component, position)
+        return {"lines": lines, "cursor": after}
 
     @router.delete("/namespaces/{namespace}/inferenceservices/{name}")
     async def delete_service(namespace: str, name: str) -> dict[str, Any]:

@@ -281,6 +281,18 @@ class Controller:
                 return {}
             return dict(self.runtime.reload(items))  # type: ignore[attr-defined]
 
+    def logs(self, name: str, component: str | None, cursor: dict[str, int]) -> tuple[list[str], dict[str, int]]:
+        """What the replicas of a service (or of one component) wrote since ``cursor``: `isvc logs`."""
+        entry = self.get(name)
+        if component is not None and component not in entry.plans:
+            raise NotFoundError(f"InferenceService {name!r} has no {component}")
+        apps = [
+            unit.name
+            for unit in entry.units
+            if component is None or any(m.component == component for m in unit.members)
+        ]
+        return self.runtime.replica_logs(apps, cursor)  # type: ignore[attr-defined]
+
     def revisions(self, name: str) -> list[dict[str, Any]]:
         """Every revision of a service as a Knative ``Revision`` object (what the cluster lists)."""
         store = self.store

@@ -45,6 +45,7 @@ class _Member:
         self._logger_config: dict[str, Any] | None = config.get("logger")
         self._logger: Any = None
         self._batched: Any = None
+        self._in_flight = 0
         batching = config.get("batching")
         if batching:
             from local.batching import predict_batch
@@ -82,8 +83,12 @@ class _Member:
         """The model's answer and response headers, logged as this component's agent would."""
         logger = await self.logger() if self._logger_config else None
         record = logger.log_request(headers or {}, _wire_bytes(payload)) if logger else None
+        # Adaptive batching: a request that finds no other in flight is predicted at once; those that
+        # arrive meanwhile queue in Serve's batcher and are predicted together.
+        batched = self._batched is not None and self._in_flight > 0
+        self._in_flight += 1
         try:
-            if self._batched is not None:
+            if batched:
                 result = await self._batched((payload, headers))
                 if isinstance(result, BaseException):
                     raise result
@@ -94,6 +99,8 @@ class _Member:
             if logger:
                 logger.log_response(record, int(getattr(exc, "status_code", 0) or 500), b"")
             raise
+        finally:
+            self._in_flight -= 1
         if logger:
             logger.log_response(record, 200, _wire_bytes(response))
         return response, dict(response_headers or {})

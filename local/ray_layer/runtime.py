@@ -43,6 +43,9 @@ RAY_ENV_DEFAULTS = {
     # first request after an idle spell does not wait for a probe call (replicas still reject when full,
     # and each answer refreshes the cache).
     "RAY_SERVE_QUEUE_LENGTH_CACHE_TIMEOUT_S": "300",
+    # Throughput-optimized Serve buffers 1,000 log records per replica: a print() in a predictor would
+    # reach `isvc logs` minutes late. There is no access log, so only user output pays for this.
+    "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1",
     # Workers import Serve, KServe and the replica code before they are needed: a replica starting
     # (scale from zero included) takes a warm worker instead of paying ~7 s of imports here.
     "RAY_preload_python_modules": "ray.serve,kserve,local.ray_layer.replica,predictors.sklearn,transformers.iris",
@@ -57,6 +60,7 @@ class RevisionStatus:
     status: str  # RUNNING, DEPLOYING, DEPLOY_FAILED, UNHEALTHY, DELETING, NOT_FOUND ...
     replicas: int
     message: str = ""
+    detail: str = ""  # Serve's whole message (a failed constructor's traceback), shown once in the terminal
 
     @property
     def ready(self) -> bool:
@@ -157,7 +161,7 @@ class RayRuntime:
             if not (status.ready or status.failed):
                 current[name] = RevisionStatus("DEPLOY_FAILED", 0, f"not ready after {timeout_s:.0f}s")
             elif status.failed:
-                logger.warning("%s failed to deploy: %s", name, status.message)
+                logger.warning("%s failed to deploy:\n%s", name, status.detail or status.message)
         return current
 
     def _application(self, unit: Unit, loggers: Mapping[str, dict[str, Any] | None]) -> Any:
@@ -173,7 +177,8 @@ class RayRuntime:
             max_ongoing_requests=entry.max_ongoing_requests,
             ray_actor_options={"num_cpus": 0},
             health_check_period_s=2,
-            logging_config={"log_level": "WARNING", "enable_access_log": False},
+            # INFO: a print() in user code reaches the replica log (Serve logs it at INFO); no access log.
+            logging_config={"log_level": "INFO", "enable_access_log": False},
             user_config={"code_version": self.code_version},
             max_surge_percent=100,  # a restarted replica serves until its replacement is ready
         )
@@ -218,6 +223,19 @@ class RayRuntime:
                 statuses[unit.name] = RevisionStatus("RELOAD_FAILED", status.replicas, error)
         return statuses
 
+    def replica_logs(self, apps: Sequence[str], cursor: dict[str, int]) -> tuple[list[str], dict[str, int]]:
+        """Lines the replicas of ``apps`` wrote since ``cursor`` (see ``local.ray_layer.logs``)."""
+        import ray._private.worker
+
+        from local.errors import NotFoundError
+        from local.ray_layer.logs import log_files, read_lines
+
+        node = self.head._node if self.head is not None else getattr(ray._private.worker, "_global_node", None)
+        logs_dir = Path(node.get_logs_dir_path()) if node is not None else None
+        if logs_dir is None or not logs_dir.is_dir():
+            raise NotFoundError("the replicas' logs are on the Ray cluster's nodes, not here (see `ray logs`)")
+        return read_lines(log_files(logs_dir, apps), cursor)
+
     def delete(self, app_name: str) -> None:
         from ray import serve
 
@@ -236,7 +254,8 @@ class RayRuntime:
                 replicas += int(_count_running(deployment.replica_states))
                 if deployment.message:
                     messages.append(deployment.message)
-            result[name] = RevisionStatus(str(app.status.value), replicas, _last_line(" ".join(messages)))
+            text = "\n".join(messages)
+            result[name] = RevisionStatus(str(app.status.value), replicas, _last_line(text), text)
         return result
 
     def status(self, app_name: str) -> RevisionStatus:

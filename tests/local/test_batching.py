@@ -112,3 +112,12 @@ def test_a_lone_request_is_passed_through_untouched(count: int) -> None:
     payloads = [{"instances": [i]} for i in range(count)]
     asyncio.run(predict_batch(model, [(p, {}) for p in payloads]))
     assert seen[0] is payloads[0] if count == 1 else len(seen) == 1
+
+
+def test_requests_without_an_id_get_one_as_from_kserve_servers(sklearn_model: Any) -> None:
+    requests = [v2(ROWS[0:1], ""), v2(ROWS[1:3], "")]
+    for request in requests:
+        request.id = None
+    answers = asyncio.run(predict_batch(Counting(sklearn_model), [(request, {}) for request in requests]))
+    ids = [answer.id for answer in answers]
+    assert all(isinstance(i, str) and len(i) == 36 for i in ids) and ids[0] != ids[1]

@@ -38,6 +38,7 @@ class Echo(Model):
         self.ready = True
 
     def predict(self, payload, headers=None):
+        print(f"echo says {{WORD}}", flush=True)
         return {{"predictions": [WORD for _ in payload["instances"]]}}
 
 
@@ -163,6 +164,13 @@ def test_code_edits_reload_in_place_and_manifest_edits_make_a_revision(served: A
         stop.set()
         thread.join(timeout=30)
     assert failures == [] and len(answered) > 20
+    logs = subprocess.run(
+        [sys.executable, "-m", "local.cli.main", "logs", "probe", "--component", "predictor",
+         "--server", str(client.base_url)],
+        capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
+    )  # fmt: skip
+    assert logs.returncode == 0, logs.stderr
+    assert "echo says third" in logs.stdout  # print() of the running replica
     output = log.read_text()
     assert "--reload: echo.py -> probe-predictor-00001 reloaded" in output
     assert "reload failed" in output or "SyntaxError" in output
