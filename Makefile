@@ -20,7 +20,7 @@ help: ## list the targets
 
 $(BIN)/isvc: pyproject.toml uv.lock | $(UV)
 	@echo ">> creating $(VENV) from uv.lock"
-	@$(UV) sync --frozen --all-extras --python $(PYTHON) --quiet
+	@$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON) --quiet
 	@touch $@
 
 setup: $(BIN)/isvc ## create .venv with the locked dependencies

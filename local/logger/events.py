@@ -26,8 +26,6 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from cloudevents.conversion import to_binary
-from cloudevents.http import CloudEvent
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
@@ -164,6 +162,26 @@ class BinaryEvent:
 
 
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
+_CONTEXT_ORDER = ("specversion", "id", "source", "type")
+
+
+def binary_headers(attributes: Mapping[str, Any]) -> dict[str, str]:
+    """The HTTP headers of a binary-mode CloudEvent, exactly as ``cloudevents.conversion.to_binary``.
+
+    The SDK builds a legacy event object per call (about 50 µs here, four events per logged
+    inference); this writes the same dict (``content-type`` from ``datacontenttype``, then ``ce-*`` in
+    the SDK's order). ``tests/local/logger/test_events.py`` checks it against the SDK.
+    """
+    headers: dict[str, str] = {}
+    if attributes.get("datacontenttype") is not None:
+        headers["content-type"] = str(attributes["datacontenttype"])
+    for key in _CONTEXT_ORDER:
+        if attributes.get(key) is not None:
+            headers[f"ce-{key}"] = str(attributes[key])
+    for key, value in attributes.items():
+        if key not in _CONTEXT_ORDER and key != "datacontenttype" and value is not None:
+            headers[f"ce-{key}"] = str(value)
+    return headers
 
 
 def structured(event: BinaryEvent) -> dict[str, str]:
@@ -220,8 +238,7 @@ class InferenceRecord:
         }
         if self.content_type:
             attributes["datacontenttype"] = self.content_type
-        headers, payload = to_binary(CloudEvent(attributes, bytes(body)), data_marshaller=lambda data: data)
-        return BinaryEvent(self.event_id, ce_type, dict(headers), payload if payload is not None else b"")
+        return BinaryEvent(self.event_id, ce_type, binary_headers(attributes), bytes(body))
 
     def request_event(self, body: bytes, time: datetime | None = None) -> BinaryEvent:
         return self.event(REQUEST_TYPE, body, time)

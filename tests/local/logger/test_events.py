@@ -139,3 +139,23 @@ def test_logger_spec_errors_name_the_field(data: dict[str, object], message: str
 def test_logger_spec_error_path_is_configurable() -> None:
     with pytest.raises(LoggerSpecError, match=r"^spec\.predictor\.logger\.mode: "):
         LoggerSpec.parse({"mode": ""}, path="spec.predictor.logger")
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"specversion": "1.0", "id": "a", "type": "t", "source": "s", "time": "2026-12-01T20:00:00Z",
+         "inferenceservicename": "iris", "namespace": "n", "component": "predictor", "endpoint": "default",
+         "metadata": '{"X-Ü":["ä b%"]}', "datacontenttype": "application/json"},
+        {"specversion": "1.0", "id": "b", "type": "t", "source": "s", "time": "2026-12-01T20:00:01Z",
+         "component": "transformer"},
+    ],
+)  # fmt: skip
+def test_binary_headers_are_exactly_the_cloudevents_sdks(attributes: dict[str, str]) -> None:
+    from cloudevents.conversion import to_binary
+    from cloudevents.http import CloudEvent
+
+    from local.logger.events import binary_headers
+
+    expected, _ = to_binary(CloudEvent(dict(attributes), b"body"), data_marshaller=lambda data: data)
+    assert list(binary_headers(attributes).items()) == list(dict(expected).items())
