@@ -461,7 +461,6 @@ def test_unhonoured_fields_reports_unknown_fields_at_every_level() -> None:
     assert unhonoured_fields(service) == [
         "metadata.uid",
         "spec.explainer",
-        "spec.predictor.batcher",
         "spec.predictor.batcher.extra",
         "spec.predictor.pytorch",
         "spec.transformer.containers[0].volumeMounts",
@@ -548,7 +547,11 @@ def test_unhonoured_fields_reports_an_rps_scale_target_the_planner_ignores() -> 
     assert mapped or "spec.predictor.scaleMetric" in unhonoured_fields(service)
 
 
-def test_unhonoured_fields_reports_the_batcher_not_yet_served_locally() -> None:
-    """KServe's batcher (agent-side batching) is not applied by the local runtime: reported, not dropped."""
+def test_the_batcher_is_honoured_and_planned_with_its_fields() -> None:
+    """KServe's batcher is served locally (local.batching): not reported, and part of the revision."""
+    from local.plan import BatchingPlan, plan_service
+
     service = parse_inference_service(with_predictor(batcher={"maxBatchSize": 4, "maxLatency": 100}))
-    assert unhonoured_fields(service) == ["spec.predictor.batcher"]
+    assert unhonoured_fields(service) == []
+    revision = plan_service(service).components["predictor"].state.latest
+    assert revision is not None and revision.batching == BatchingPlan(max_batch_size=4, max_latency_ms=100)
