@@ -52,7 +52,7 @@ class WarmStandby:
         statuses: Callable[[], dict[str, Any]],
         scalable_to_zero: Callable[[], set[str]],
         head_pids: Callable[[], list[int]],
-        interval_s: float = 0.5,
+        interval_s: float = 1.0,
     ):
         self._statuses = statuses
         self._scalable_to_zero = scalable_to_zero
@@ -89,13 +89,13 @@ class WarmStandby:
     def tick(self) -> None:
         import time
 
+        if not self.needed():
+            return
         if idle_workers(self._head_pids()):
             self._requested_at = None
             return
         if self._requested_at is not None and time.monotonic() - self._requested_at < STARTING_GRACE_S:
             return  # the one asked for is still starting (not titled ray::IDLE yet)
-        if not self.needed():
-            return
         prestart_worker()
         self._requested_at = time.monotonic()
         self.started += 1
