@@ -82,7 +82,7 @@ cluster-up: ## minikube + cert-manager + Knative (Kourier) + KServe, at pinned v
 	$(KUBECTL) apply --server-side -f $(GH)/kserve/kserve/releases/download/$(KSERVE_VERSION)/kserve-cluster-resources.yaml
 	@echo ">> cluster ready: kubectl --context $(MINIKUBE_PROFILE) get pods -A"
 
-images: ## build the three images (docker; the local base where no registry is reachable), print sizes, load into minikube
+images: ## build the four images (docker; the local base where no registry is reachable), print sizes, load into minikube
 	@MINIKUBE_PROFILE=$(MINIKUBE_PROFILE) IMAGE_TAG=$(IMAGE_TAG) docker/images.sh
 
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo docker compose || echo docker-compose)

@@ -1,4 +1,4 @@
-"""Write docker/requirements-{serving,predictor,sink}.txt from uv.lock: each image's own dependency set.
+"""Write docker/requirements-{serving,predictor,sink,console}.txt from uv.lock: each image's own dependency set.
 
 The repository's ``.venv`` holds everything (Ray, the Kubernetes validators, test tools); an image holds
 only what its server imports. For each file: the packages its server imports (``FILES[...].roots``) and their
@@ -44,6 +44,9 @@ WHEEL_PLATFORMS = ("manylinux", "linux_", "-any.whl")
 # kserve declares these, but ModelServer never imports them when serving (image decoding, protobuf code
 # generation, TLS certificates, JWT, its aiohttp client): about 60 MB that no request path touches.
 KSERVE_UNUSED = ("pillow", "grpcio-tools", "cryptography", "pyjwt", "aiohttp")
+# The Kubernetes client declares these for its asyncio copy (kubernetes/aio), which docker/slim-venv.sh
+# removes: the console uses the synchronous client only.
+KUBERNETES_ASYNCIO = ("aiohttp", "aiohttp-retry")
 
 
 @dataclass(frozen=True)
@@ -72,10 +75,20 @@ FILES = {
         excluded=(),
         why="python -m local.sink: Starlette on uvicorn, SQLAlchemy with psycopg 3 for PostgreSQL URLs",
     ),
+    "console": Requirements(
+        roots=("fastapi", "uvicorn", "httpx", "kubernetes", "prometheus-client"),
+        excluded=KUBERNETES_ASYNCIO,
+        why="python -m local.console: FastAPI on uvicorn, the synchronous Kubernetes client, httpx, prometheus-client",
+    ),
 }
 # The files each image installs, in order. The predictor's first install is the transformer's, byte for
 # byte, so a build reuses that layer from the other image's build (one download of kserve and its tree).
-IMAGES = {"predictor": ("serving", "predictor"), "transformer": ("serving",), "sink": ("sink",)}
+IMAGES = {
+    "predictor": ("serving", "predictor"),
+    "transformer": ("serving",),
+    "sink": ("sink",),
+    "console": ("console",),
+}
 
 
 def _applies(entry: dict[str, Any]) -> bool:

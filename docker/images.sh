@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make images`: builds isvc-kit/{predictor,transformer,sink}:$IMAGE_TAG with the local Docker engine and
+# `make images`: builds isvc-kit/{predictor,transformer,sink,console}:$IMAGE_TAG with the local Docker engine and
 # prints each image's size, layer count and build time.
 #
 # Base (the Dockerfiles' PYTHON_IMAGE): $PYTHON_IMAGE when set; else Docker Hub's slim Python when it is
@@ -26,7 +26,7 @@ if [ -z "$base" ]; then
 fi
 
 rows=()
-for name in predictor transformer sink; do
+for name in predictor transformer sink console; do
   start=$(date +%s%N)
   # host network: on some machines only the host's network reaches the package registries
   docker build --quiet --network host --build-arg PYTHON_IMAGE="$base" -f "Dockerfile.$name" \
@@ -41,7 +41,7 @@ printf '%s\n' "${rows[@]}"
 
 profile=${MINIKUBE_PROFILE:-isvc-kit}
 if command -v minikube >/dev/null && minikube -p "$profile" status >/dev/null 2>&1; then
-  for name in predictor transformer sink; do
+  for name in predictor transformer sink console; do
     minikube -p "$profile" image load "isvc-kit/$name:$TAG"
   done
   echo ">> loaded into minikube profile $profile"

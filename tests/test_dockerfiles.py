@@ -28,9 +28,15 @@ DOCKERFILES = {
     "predictor": REPO_ROOT / "Dockerfile.predictor",
     "transformer": REPO_ROOT / "Dockerfile.transformer",
     "sink": REPO_ROOT / "Dockerfile.sink",
+    "console": REPO_ROOT / "Dockerfile.console",
 }
-EXPECTED_MODULE = {"predictor": "predictors.sklearn", "transformer": "transformers.iris", "sink": "local.sink"}
-EXPECTED_PORTS = {"predictor": {"8080", "8081"}, "transformer": {"8080", "8081"}, "sink": {"8080"}}
+EXPECTED_MODULE = {
+    "predictor": "predictors.sklearn",
+    "transformer": "transformers.iris",
+    "sink": "local.sink",
+    "console": "local.console",
+}
+EXPECTED_PORTS = {"predictor": {"8080", "8081"}, "transformer": {"8080", "8081"}, "sink": {"8080"}, "console": {"8080"}}
 # kubernetes is not here: `import kserve` imports its KServeClient, hence the Kubernetes client.
 SERVING_ONLY_FORBIDDEN = {
     "ray",
@@ -264,6 +270,9 @@ def test_requirements_are_exported_from_uv_lock() -> None:
     sink = set(_requirements("sink"))
     assert {"sqlalchemy", "psycopg", "psycopg-binary", "cloudevents", "starlette"} <= sink
     assert not sink & {"kserve", "numpy", "ray", "kubernetes"}
+    console = set(_requirements("console"))
+    assert {"fastapi", "uvicorn", "httpx", "kubernetes", "prometheus-client"} <= console
+    assert not console & {"kserve", "numpy", "ray", "sqlalchemy", "psycopg", "aiohttp", "aiohttp-retry", "google-auth"}
 
 
 def test_excluded_packages_leave_their_whole_subtree_out() -> None:
@@ -322,6 +331,78 @@ def test_sink_module_exists() -> None:
         for line in source.read_text().splitlines():
             match = re.match(r"\s*(?:from|import)\s+(local\.[\w.]+)", line)
             assert match is None or match.group(1).startswith("local.sink"), f"{source.name}: {line.strip()}"
+
+
+def _console_deployment() -> dict[str, Any]:
+    documents = yaml.safe_load_all((REPO_ROOT / "manifests" / "console.yaml").read_text())
+    deployment = next(d for d in documents if d and d.get("kind") == "Deployment")
+    container: dict[str, Any] = deployment["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def test_console_command_port_and_healthcheck_are_the_deployments() -> None:
+    cmd = command(DOCKERFILES["console"])
+    container = _console_deployment()
+    assert cmd == container["command"] == ["python", "-m", EXPECTED_MODULE["console"]]
+    assert container["image"] == "isvc-kit/console:0.1.0"
+    env = {e["name"]: e["value"] for e in container["env"]}
+    ports = {str(p["containerPort"]) for p in container["ports"]}
+    assert ports == {env["PORT"]} == EXPECTED_PORTS["console"], "EXPOSE, containerPort and $PORT agree"
+    healthcheck = " ".join(rest for ins, rest in final(DOCKERFILES["console"]).instructions if ins == "HEALTHCHECK")
+    probe = container["readinessProbe"]["httpGet"]["path"]
+    assert f"http://127.0.0.1:{env['PORT']}{probe}" in healthcheck, "the HEALTHCHECK asks what the probes ask"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert not any(ins == "VOLUME" for ins, _ in final(DOCKERFILES["console"]).instructions)
+
+
+# local.errors.status_code_of (the gateway's error mapping) imports kserve; the console never calls it.
+CONSOLE_IMPORTS_NOT_RUN = {"kserve"}
+DISTRIBUTION_OF = {"prometheus_client": "prometheus-client", "yaml": "pyyaml"}
+
+
+def _imports(path: Path) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def _module_file(module: str) -> Path:
+    base = REPO_ROOT / module.replace(".", "/")
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
+def test_console_image_copies_every_module_the_console_imports() -> None:
+    """From local/console, every local module it reaches is copied, every other import is installed."""
+    sources = _copy_sources(DOCKERFILES["console"])
+    pending = sorted((REPO_ROOT / "local" / "console").glob("*.py"))
+    seen: set[Path] = set()
+    third_party: set[str] = set()
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        relative = path.relative_to(REPO_ROOT).as_posix()
+        assert any(relative == s or (s.endswith("/") and relative.startswith(s)) for s in sources), relative
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top == "local":
+                parts = name.split(".")
+                pending += [_module_file(".".join(parts[:i])) for i in range(1, len(parts) + 1)]
+            elif top not in sys.stdlib_module_names:
+                third_party.add(top)
+    assert {"local/errors.py", "local/samples.py", "local/cluster/client.py"} <= {
+        p.relative_to(REPO_ROOT).as_posix() for p in seen
+    }
+    installed = set(_requirements("console"))
+    missing = {DISTRIBUTION_OF.get(top, top) for top in third_party - CONSOLE_IMPORTS_NOT_RUN} - installed
+    assert not missing, f"imported by the console, not in docker/requirements-console.txt: {missing}"
 
 
 # -- compose.yaml: the same containers as the pods, health-gated, loopback only --------------------
