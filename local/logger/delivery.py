@@ -3,7 +3,7 @@
 Inference must never wait for or fail because of logging: :meth:`EventDelivery.submit` only does a
 ``put_nowait`` on a bounded queue (via the delivery's loop when called from another thread) and counts
 a drop when it is full. ``workers`` asyncio tasks POST the events with one shared client. Under load a
-worker takes every event queued (up to ``batch_size``) and sends them in one POST in CloudEvents'
+worker takes every event queued within ``linger_s`` of the first (up to ``batch_size``) and sends them in one POST in CloudEvents'
 HTTP batch mode (``application/cloudevents-batch+json``: the same events, structured, ``data_base64``
 byte for byte), which the kit's sink accepts: one POST per event (KServe's agent's way) cannot keep up
 with four events per inference on two cores. A sink that refuses a batch (400 or 415) gets binary mode,
@@ -49,6 +49,8 @@ class DeliveryConfig:
     """Concurrent posters."""
     batch_size: int = 128
     """Most events sent in one POST (batch mode); 1 sends each event alone in binary mode."""
+    linger_s: float = 0.02
+    """In batch mode, how long a poster waits for more events after the first (fewer, larger POSTs)."""
     max_attempts: int = 8
     """Attempts per event, the first included, before it counts as failed."""
     backoff_initial: float = 0.1
@@ -180,6 +182,13 @@ class EventDelivery:
     async def _worker(self) -> None:
         while True:
             events = [await self._queue.get()]
+            if self._batch_mode and self.config.linger_s > 0 and self._queue.qsize() < self.config.batch_size:
+                try:
+                    await asyncio.sleep(self.config.linger_s)  # inference never waits for this: it only queues
+                except asyncio.CancelledError:
+                    self._count("dropped")
+                    self._queue.task_done()
+                    raise
             while len(events) < self.config.batch_size and not self._queue.empty():
                 events.append(self._queue.get_nowait())
             try:
