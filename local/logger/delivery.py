@@ -2,17 +2,16 @@
 
 Inference must never wait for or fail because of logging: :meth:`EventDelivery.submit` only does a
 ``put_nowait`` on a bounded queue (via the delivery's loop when called from another thread) and counts
-a drop when it is full. ``workers`` asyncio tasks POST the events with one shared client. Under load a
-worker takes every event queued within ``linger_s`` of the first (up to ``batch_size``) and sends them in one POST in CloudEvents'
-HTTP batch mode (``application/cloudevents-batch+json``: the same events, structured, ``data_base64``
-byte for byte), which the kit's sink accepts: one POST per event (KServe's agent's way) cannot keep up
-with four events per inference on two cores. A sink that refuses a batch (400 or 415) gets binary mode,
-one event per POST, from then on
+a drop when it is full. ``workers`` asyncio tasks POST the events with one shared client
 (``local.logger.posting``: aiohttp, or an injected httpx transport), retrying connection errors,
 timeouts, 429 and 5xx with exponential back-off (a sink that is briefly down loses nothing); any other
-status is a permanent
-failure. Counters (``produced``, ``sent``, ``retried``, ``failed``, ``dropped``) are kept exactly and
-mirrored to Prometheus in the registry passed in; at every moment
+status is a permanent failure. Under load a worker takes every event queued within ``linger_s`` of the
+first (up to ``batch_size``) and sends them in one POST in CloudEvents' HTTP batch mode
+(``application/cloudevents-batch+json``: the same events, structured, ``data_base64`` byte for byte),
+which the kit's sink accepts: one POST per event (KServe's agent's way) cannot keep up with four events
+per inference on two cores. A sink that refuses a batch (400 or 415) gets binary mode, one event per
+POST, from then on. Counters (``produced``, ``sent``, ``retried``, ``failed``, ``dropped``) are kept
+exactly and mirrored to Prometheus in the registry passed in; at every moment
 ``sent + failed + dropped + pending == produced``, and after :meth:`close` ``pending`` is 0 (events
 still queued when the drain timeout expires count as dropped).
 
