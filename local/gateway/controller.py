@@ -8,7 +8,9 @@ as KServe writes it (``components.<c>.latestCreatedRevision`` ... ``traffic[]``,
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +79,8 @@ class Controller:
         self.services: dict[str, ServiceEntry] = {}
         self.retired_loggers: list[InferenceLogger] = []
         self._lock = threading.Lock()
+        self._live: dict[str, Any] = {}
+        self._live_refresher: threading.Thread | None = None
 
     def logger_for(self, model_name: str) -> InferenceLogger | None:
         """The entry component's logger of the service serving ``model_name`` (the gateway logs it)."""
@@ -315,6 +319,26 @@ class Controller:
         if entry is None:
             raise NotFoundError(f"InferenceService {name!r} not found")
         return entry
+
+    def live_statuses(self, interval_s: float = 1.0) -> dict[str, Any]:
+        """The runtime's statuses as of at most ``interval_s`` ago, without a Ray call on the caller's thread.
+
+        For readers on the gateway's event loop (the ``/metrics`` collector): ``runtime.statuses()`` is a
+        blocking call to the Serve controller, so a daemon thread refreshes a snapshot instead. Empty
+        until the first refresh.
+        """
+        if self._live_refresher is None:
+            self._live_refresher = threading.Thread(
+                target=self._refresh_live, args=(interval_s,), name="isvc-status-refresh", daemon=True
+            )
+            self._live_refresher.start()
+        return self._live
+
+    def _refresh_live(self, interval_s: float) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # the runtime is stopping: keep the last snapshot
+                self._live = dict(self.runtime.statuses())
+            time.sleep(interval_s)
 
     def revision_replicas(self, name: str, live: dict[str, Any]) -> dict[str, int]:
         """Running replicas per revision of a service, from the runtime's statuses of its units."""

@@ -58,7 +58,7 @@ class _GatewayCollector:
             labels=["inferenceservice", "component", "outcome"],
         )
         for controller in self.controllers:
-            live = controller.runtime.statuses()
+            live = controller.live_statuses()  # a snapshot: no Ray call on the event loop
             for name, entry in list(controller.services.items()):
                 per_revision = controller.revision_replicas(name, live)
                 for component, plan in entry.plans.items():
