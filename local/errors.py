@@ -1,4 +1,4 @@
-"""The kit's error hierarchy, each error carrying its V2 HTTP status code.
+"""The kit's error hierarchy, each error carrying its V2 HTTP status code (and so its gRPC code).
 
 Everything the local runtime raises for a client derives from ``IsvcError``; the gateway maps the
 whole tree to V2 ``{"error": ...}`` responses in one handler, the CLI maps it to exit code 1.
@@ -66,3 +66,23 @@ def status_code_of(exc: BaseException) -> int:
     if isinstance(exc, NotImplementedError):
         return 501
     return 500
+
+
+# The gRPC code of each V2 HTTP status, as KServe's ExceptionToStatusInterceptor pairs them
+# (kserve/protocol/grpc/interceptors.py: InvalidInput -> INVALID_ARGUMENT, ModelNotFound -> NOT_FOUND,
+# ModelNotReady -> UNAVAILABLE, NotImplementedError -> UNIMPLEMENTED), and gRPC's HTTP mapping for the rest.
+_GRPC_CODE_OF_STATUS = {
+    400: "INVALID_ARGUMENT",
+    404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
+    413: "RESOURCE_EXHAUSTED",
+    429: "RESOURCE_EXHAUSTED",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def grpc_code_name_of(exc: BaseException) -> str:
+    """The gRPC status code name for any error reaching the gateway (``INTERNAL`` for the unknown)."""
+    return _GRPC_CODE_OF_STATUS.get(status_code_of(exc), "INTERNAL")

@@ -162,8 +162,12 @@ def _BoundModelServer(**kwargs: Any) -> Any:
     return _bound_model_server_class()(**kwargs)
 
 
-async def _start_grpc(grpc_server: Any, host: str, max_workers: int) -> None:
-    """KServe's GRPCServer.start, listening on ``host`` instead of every interface."""
+async def _start_grpc(grpc_server: Any, host: str, max_workers: int, exception_interceptor: Any = None) -> None:
+    """KServe's GRPCServer.start, listening on ``host`` instead of every interface.
+
+    ``exception_interceptor``: KServe's ``ExceptionToStatusInterceptor`` unless another is given (the
+    local gateway maps its own errors too).
+    """
     from grpc import aio
     from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc
     from kserve.protocol.grpc.interceptors import ExceptionToStatusInterceptor, LoggingInterceptor
@@ -172,7 +176,7 @@ async def _start_grpc(grpc_server: Any, host: str, max_workers: int) -> None:
     servicer = InferenceServicer(grpc_server._data_plane, grpc_server._model_repository_extension)
     server = aio.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
-        interceptors=(LoggingInterceptor(), ExceptionToStatusInterceptor()),
+        interceptors=(LoggingInterceptor(), exception_interceptor or ExceptionToStatusInterceptor()),
         options=[
             ("grpc.max_send_message_length", grpc_server._kwargs.get("grpc_max_send_message_length")),
             ("grpc.max_receive_message_length", grpc_server._kwargs.get("grpc_max_receive_message_length")),

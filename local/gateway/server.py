@@ -121,7 +121,23 @@ async def _grpc_server(app: Any, options: GatewayOptions) -> None:
     grpc = GRPCServer(
         options.grpc_port or DEFAULT_GRPC_PORT, app.state.dataplane, app.state.model_repository_extension, limits
     )
-    await _start_grpc(grpc, options.host, max_workers=4)
+    await _start_grpc(grpc, options.host, max_workers=4, exception_interceptor=_kit_exception_interceptor())
+
+
+def _kit_exception_interceptor() -> Any:
+    """KServe's gRPC error mapping, plus the kit's own errors by their V2 status (``local.errors``)."""
+    import grpc as grpc_module
+    from kserve.protocol.grpc.interceptors import ExceptionToStatusInterceptor
+
+    from local.errors import IsvcError, grpc_code_name_of
+
+    class KitExceptionToStatusInterceptor(ExceptionToStatusInterceptor):
+        async def handle_exception(self, ex: Exception, request: Any, context: Any, method_name: str) -> None:
+            if isinstance(ex, IsvcError):
+                await context.abort(getattr(grpc_module.StatusCode, grpc_code_name_of(ex)), str(ex))
+            await super().handle_exception(ex, request, context, method_name)
+
+    return KitExceptionToStatusInterceptor()
 
 
 def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any = None) -> int:

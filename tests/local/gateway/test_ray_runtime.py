@@ -94,6 +94,10 @@ def test_grpc_infer(ray_gateway: Any) -> None:
     with pytest.raises(grpc.RpcError) as error, grpc.insecure_channel(f"127.0.0.1:{ray_gateway.grpc_port}") as ch:
         pb_grpc.GRPCInferenceServiceStub(ch).ModelInfer(pb.ModelInferRequest(model_name="nope"), timeout=30)
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
+    # A kit error (a tag while tag routing is off) keeps its meaning over gRPC: NOT_FOUND, not INTERNAL.
+    with pytest.raises(grpc.RpcError) as error, grpc.insecure_channel(f"127.0.0.1:{ray_gateway.grpc_port}") as ch:
+        pb_grpc.GRPCInferenceServiceStub(ch).ModelInfer(request, timeout=30, metadata=(("x-isvc-tag", "latest"),))
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND and "tag routing is off" in error.value.details()
 
 
 PARITY_REQUESTS: list[tuple[str, Any]] = [

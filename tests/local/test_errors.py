@@ -1,0 +1,27 @@
+"""local/errors.py: one mapping from every error to its V2 HTTP status and its gRPC code."""
+
+from __future__ import annotations
+
+import pytest
+from kserve.errors import InvalidInput, ModelNotFound, ModelNotReady
+
+from local.errors import ConflictError, NotFoundError, NotReadyError, SpecError, grpc_code_name_of, status_code_of
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (SpecError("spec.predictor: x"), 400, "INVALID_ARGUMENT"),
+        (NotFoundError("no revision"), 404, "NOT_FOUND"),
+        (ConflictError("taken"), 409, "ALREADY_EXISTS"),
+        (NotReadyError("starting"), 503, "UNAVAILABLE"),
+        (InvalidInput("bad"), 400, "INVALID_ARGUMENT"),
+        (ModelNotFound("m"), 404, "NOT_FOUND"),
+        (ModelNotReady("m"), 503, "UNAVAILABLE"),
+        (NotImplementedError("v"), 501, "UNIMPLEMENTED"),
+        (RuntimeError("boom"), 500, "INTERNAL"),
+    ],
+)
+def test_status_and_grpc_code(error: BaseException, status: int, code: str) -> None:
+    assert status_code_of(error) == status
+    assert grpc_code_name_of(error) == code
