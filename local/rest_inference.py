@@ -9,7 +9,7 @@ the response is encoded by ``DataPlane.encode``. Errors become V2 ``{"error": ..
 KServe's exception handlers give (``local.errors.status_code_of``), so nothing but plain bytes crosses
 the process boundary.
 
-Never imports ``ray`` or a web framework.
+Never imports ``ray``; the body-error wording is the pod's own (``predictors.serving.format_body_errors``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from kserve.protocol.rest.v2_datamodels import InferenceRequest, InferenceRespon
 from pydantic import TypeAdapter, ValidationError
 
 from local.errors import status_code_of
+from predictors.serving import format_body_errors
 
 Protocol = Literal["v1", "v2"]
 _V2_BODY: TypeAdapter[InferenceRequest | bytes] = TypeAdapter(Union[InferenceRequest, bytes])  # noqa: UP007
@@ -45,14 +46,6 @@ class RestAnswer:
 
 def error_answer(exc: BaseException) -> RestAnswer:
     return RestAnswer(status_code_of(exc), orjson.dumps({"error": str(exc)}), {"content-type": JSON})
-
-
-def _format_validation_error(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        location = ".".join(str(part) for part in error.get("loc", ()))
-        problems.append(f"{location or 'body'}: {error.get('msg', 'invalid')}")
-    return "invalid request body: " + "; ".join(problems)
 
 
 class RestInference:
@@ -77,7 +70,7 @@ class RestInference:
             try:
                 raw = _V2_BODY.validate_python(document, from_attributes=True)
             except ValidationError as exc:
-                raise InvalidInput(_format_validation_error(exc)) from exc
+                raise InvalidInput(format_body_errors(exc.errors())) from exc
         request, _ = self._dataplane.decode(raw, headers, protocol_version="v2", model_name=model_name)
         return request, {}
 

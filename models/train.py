@@ -13,6 +13,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -44,27 +45,55 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "iris"
 
 def train_version(version: str, out_root: Path) -> ModelMetadata:
     iris = load_iris()
-    x_train, x_test, y_train, y_test = train_test_split(
-        iris.data, iris.target, test_size=0.3, random_state=SEED, stratify=iris.target
+    return write_classifier(
+        ESTIMATORS[version](),
+        out_root / version,
+        name="iris",
+        version=version,
+        data=iris.data,
+        targets=iris.target,
+        feature_names=FEATURE_NAMES,
+        class_labels=[str(label) for label in iris.target_names],
+        seed=SEED,
     )
-    estimator = ESTIMATORS[version]()
+
+
+def write_classifier(
+    estimator: Any,
+    out_dir: Path,
+    *,
+    name: str,
+    version: str,
+    data: np.ndarray,
+    targets: np.ndarray,
+    feature_names: list[str],
+    class_labels: list[str] | None = None,
+    estimator_name: str | None = None,
+    seed: int = SEED,
+) -> ModelMetadata:
+    """Fit on a fixed stratified 70/30 split, write ``model.joblib`` and ``metadata.json``; the metadata.
+
+    Every feature accepts any physically plausible measurement: positive, up to twice the largest seen.
+    ``class_labels`` default to the fitted estimator's classes.
+    """
+    x_train, x_test, y_train, y_test = train_test_split(
+        data, targets, test_size=0.3, random_state=seed, stratify=targets
+    )
     estimator.fit(x_train, y_train)
-    out_dir = out_root / version
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / MODEL_FILENAME
     joblib.dump(estimator, model_path)
-    # Accept any physically plausible measurement: positive, up to twice the largest seen.
     features = [
-        FeatureSpec(name=name, minimum=0.0, maximum=float(np.ceil(2 * iris.data[:, i].max())))
-        for i, name in enumerate(FEATURE_NAMES)
+        FeatureSpec(name=feature, minimum=0.0, maximum=float(np.ceil(2 * data[:, i].max())))
+        for i, feature in enumerate(feature_names)
     ]
     metadata = ModelMetadata(
-        name="iris",
+        name=name,
         version=version,
-        estimator=type(estimator).__name__,
+        estimator=estimator_name or type(estimator).__name__,
         task="classification",
         features=features,
-        class_labels=[str(label) for label in iris.target_names],
+        class_labels=class_labels if class_labels is not None else [str(c) for c in estimator.classes_],
         sklearn_version=sklearn.__version__,
         metrics={
             "train_accuracy": round(float(estimator.score(x_train, y_train)), 6),

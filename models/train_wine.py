@@ -14,18 +14,16 @@ import argparse
 import sys
 from pathlib import Path
 
-import joblib
 import numpy as np
-import sklearn
 from sklearn.datasets import load_wine
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from predictors.artifact import MODEL_FILENAME, FeatureSpec, ModelMetadata, sha256_of, write_metadata
+from models.train import write_classifier
+from predictors.artifact import ModelMetadata
 
 SEED = 7
 VERSION = "v1"
@@ -38,36 +36,17 @@ def feature_names() -> list[str]:
 
 def train(out_root: Path) -> ModelMetadata:
     wine = load_wine()
-    labels = np.asarray(wine.target_names)[wine.target]
-    x_train, x_test, y_train, y_test = train_test_split(
-        wine.data, labels, test_size=0.3, random_state=SEED, stratify=labels
-    )
-    estimator = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=SEED))
-    estimator.fit(x_train, y_train)
-    out_dir = out_root / VERSION
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model_path = out_dir / MODEL_FILENAME
-    joblib.dump(estimator, model_path)
-    features = [
-        FeatureSpec(name=name, minimum=0.0, maximum=float(np.ceil(2 * wine.data[:, i].max())))
-        for i, name in enumerate(feature_names())
-    ]
-    metadata = ModelMetadata(
+    return write_classifier(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=SEED)),
+        out_root / VERSION,
         name="wine",
         version=VERSION,
-        estimator="StandardScaler+LogisticRegression",
-        task="classification",
-        features=features,
-        class_labels=[str(label) for label in estimator.classes_],
-        sklearn_version=sklearn.__version__,
-        metrics={
-            "train_accuracy": round(float(estimator.score(x_train, y_train)), 6),
-            "test_accuracy": round(float(estimator.score(x_test, y_test)), 6),
-        },
-        sha256=sha256_of(model_path),
+        data=wine.data,
+        targets=np.asarray(wine.target_names)[wine.target],
+        feature_names=feature_names(),
+        estimator_name="StandardScaler+LogisticRegression",
+        seed=SEED,
     )
-    write_metadata(out_dir, metadata)
-    return metadata
 
 
 def main(argv: list[str] | None = None) -> int:

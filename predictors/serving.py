@@ -60,9 +60,10 @@ def predictor_config_from_args(args: argparse.Namespace) -> Any:
     )
 
 
-def _format_validation_error(exc: RequestValidationError) -> str:
+def format_body_errors(errors: Sequence[Any]) -> str:
+    """V2's message for a body that fails KServe's request model (FastAPI's or pydantic's error list)."""
     problems = []
-    for error in exc.errors():
+    for error in errors:
         location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
         problems.append(f"{location or 'body'}: {error.get('msg', 'invalid')}")
     return "invalid request body: " + "; ".join(problems)
@@ -70,7 +71,7 @@ def _format_validation_error(exc: RequestValidationError) -> str:
 
 async def _validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse(status_code=400, content={"error": _format_validation_error(exc)})
+    return JSONResponse(status_code=400, content={"error": format_body_errors(exc.errors())})
 
 
 def install_v2_error_handlers(app: FastAPI) -> None:

@@ -131,18 +131,23 @@ class ClusterClient:
             name,
         )
 
+    def list_isvcs_raw(self, **options: Any) -> dict[str, Any]:
+        """The namespace's InferenceService list as the API returns it (``options``: e.g. ``limit``)."""
+        result: dict[str, Any] = self._call(
+            "list InferenceServices",
+            self.api.list_namespaced_custom_object,
+            KSERVE_GROUP,
+            KSERVE_VERSION,
+            self.namespace,
+            ISVC_PLURAL,
+            **options,
+        )
+        return result
+
     def has_kserve(self) -> bool:
         """Whether the cluster serves the InferenceService API (the CRD is installed)."""
         try:
-            self._call(
-                "list InferenceServices",
-                self.api.list_namespaced_custom_object,
-                KSERVE_GROUP,
-                KSERVE_VERSION,
-                self.namespace,
-                ISVC_PLURAL,
-                limit=1,
-            )
+            self.list_isvcs_raw(limit=1)
         except NotFoundError:
             return False
         return True

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from local.cluster.client import ISVC_PLURAL, KSERVE_GROUP, KSERVE_VERSION, ClusterClient
+from local.cluster.client import ClusterClient
 from local.cluster.patches import canary_patch, promote_patch, require_component, rollback_patch
 from local.console.backend import ConsoleError, InferResult, error_of, served_by, sink_events
 from local.console.views import model_name_of, replicas_from_revisions
@@ -29,14 +29,7 @@ class ConsoleClusterClient(ClusterClient):
     """``ClusterClient`` plus the list the console needs."""
 
     def list_isvcs(self) -> list[dict[str, Any]]:
-        result = self._call(
-            "list InferenceServices",
-            self.api.list_namespaced_custom_object,
-            KSERVE_GROUP,
-            KSERVE_VERSION,
-            self.namespace,
-            ISVC_PLURAL,
-        )
+        result = self.list_isvcs_raw()
         items: list[dict[str, Any]] = result.get("items") or []
         return sorted(items, key=lambda item: str(item.get("metadata", {}).get("name", "")))
 

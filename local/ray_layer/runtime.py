@@ -95,6 +95,7 @@ class RayRuntime:
         self.code_version = 0  # bumped by reload(): the user_config that makes replicas re-import code
         self._gateway_loop: asyncio.AbstractEventLoop | None = None  # where the handles' routers run
         self._zero_units: set[str] = set()  # deployed units with min_replicas 0 (see standby)
+        self._last_statuses: tuple[float, dict[str, RevisionStatus]] | None = None
         self.standby: Any = None
 
     def start(self) -> None:
@@ -133,7 +134,9 @@ class RayRuntime:
         if self.head is not None:  # a head of our own: keep a warm worker while a unit is at zero
             from local.ray_layer.standby import WarmStandby
 
-            self.standby = WarmStandby(self.statuses, lambda: set(self._zero_units), self.head.pids)
+            self.standby = WarmStandby(
+                lambda: self.statuses(max_age_s=1.0), lambda: set(self._zero_units), self.head.pids
+            )
             self.standby.start()
 
     def deploy_many(
@@ -248,9 +251,17 @@ class RayRuntime:
         self._zero_units.discard(app_name)
         serve.delete(app_name, _blocking=False)
 
-    def statuses(self) -> dict[str, RevisionStatus]:
+    def statuses(self, max_age_s: float = 0.0) -> dict[str, RevisionStatus]:
+        """Every application's status and running replicas (one call to the Serve controller).
+
+        ``max_age_s`` accepts the last answer if it is at most that old: the warm standby polls with
+        1 s and so shares the call the gateway's status refresher made a moment before.
+        """
         from ray import serve
 
+        last = self._last_statuses
+        if last is not None and time.monotonic() - last[0] <= max_age_s:
+            return last[1]
         result = {}
         for name, app in serve.status().applications.items():
             replicas = 0
@@ -261,6 +272,7 @@ class RayRuntime:
                     messages.append(deployment.message)
             text = "\n".join(messages)
             result[name] = RevisionStatus(str(app.status.value), replicas, _last_line(text), text)
+        self._last_statuses = (time.monotonic(), result)
         return result
 
     def status(self, app_name: str) -> RevisionStatus:
