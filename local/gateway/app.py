@@ -47,23 +47,28 @@ async def _isvc_error_handler(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content={"error": str(exc)})
 
 
-async def _close_retired_loggers(controller: Controller) -> None:
-    """Deliver what a replaced or deleted service's logger still holds, off the request path."""
-    while controller.retired_loggers:
-        logger = controller.retired_loggers.pop()
-        asyncio.get_running_loop().create_task(logger.close(drain_timeout=10.0))
+def _close_retired_loggers(controller: Controller, tasks: set[asyncio.Task[Any]]) -> None:
+    """Deliver what a replaced or deleted service's logger still holds, off the request path.
+
+    Each closing task is kept in ``tasks`` until it is done (the loop holds tasks only weakly), and
+    awaited at shutdown (``local.gateway.server``).
+    """
+    for logger in controller.take_retired_loggers():
+        task = asyncio.get_running_loop().create_task(logger.close(drain_timeout=10.0))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
 
-def _api_router(controller: Controller) -> APIRouter:
+def _api_router(controller: Controller, tasks: set[asyncio.Task[Any]]) -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
 
     @router.get("/namespaces/{namespace}/inferenceservices")
     async def list_services(namespace: str) -> dict[str, Any]:
         live = await asyncio.to_thread(controller.runtime.statuses)
         items = [
-            controller.as_resource(name, live)
-            for name, entry in sorted(controller.services.items())
-            if namespace in ("_all", entry.service.namespace)
+            controller.as_resource(record, live)
+            for _, record in sorted(controller.services.items())
+            if namespace in ("_all", record.service.namespace)
         ]
         return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceServiceList", "items": items}
 
@@ -80,7 +85,7 @@ def _api_router(controller: Controller) -> APIRouter:
         for service in services:
             await asyncio.to_thread(controller.apply, service)
             applied.append(await asyncio.to_thread(controller.as_resource, service.name))
-        await _close_retired_loggers(controller)
+        _close_retired_loggers(controller, tasks)
         return {"apiVersion": "v1", "kind": "List", "items": applied}
 
     @router.post("/namespaces/{namespace}/inferenceservices/{name}/rollout")
@@ -104,7 +109,7 @@ def _api_router(controller: Controller) -> APIRouter:
     @router.delete("/namespaces/{namespace}/inferenceservices/{name}")
     async def delete_service(namespace: str, name: str) -> dict[str, Any]:
         await asyncio.to_thread(controller.delete, name)
-        await _close_retired_loggers(controller)
+        _close_retired_loggers(controller, tasks)
         return {"kind": "Status", "status": "Success", "details": {"name": name}}
 
     return router
@@ -173,7 +178,9 @@ def build_gateway_app(controller: Controller) -> FastAPI:
     from predictors.serving import build_rest_app
 
     app = FastAPI(title="isvc-kit local gateway", docs_url=None, redoc_url=None, default_response_class=ORJSONResponse)
-    app.include_router(_api_router(controller))
+    background: set[asyncio.Task[Any]] = set()
+    app.state.background_tasks = background  # closing loggers; awaited when the gateway stops
+    app.include_router(_api_router(controller, background))
     app.include_router(_revisions_router(controller))
     app.include_router(_versioned_router(controller, app))
     build_rest_app(repository=controller.repository, app=app)

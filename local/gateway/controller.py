@@ -1,39 +1,41 @@
 """The local control plane: applies InferenceServices to the Ray runtime and reports their status.
 
 ``Controller.apply`` plans (``local.plan``), deploys each new revision, waits until it is ready or
-has failed, re-splits traffic with what is actually ready, retires revisions that no longer serve,
-and swaps the service's routing table. ``status`` renders the InferenceService ``status`` block
-as KServe writes it (``components.<c>.latestCreatedRevision`` ... ``traffic[]``, ``conditions``).
+has failed, re-splits traffic with what is actually ready, then swaps in the service's new routing
+table and its new immutable record (``local.gateway.record``) and retires the revisions that no longer
+serve; ``delete`` returns once Serve has deleted the service's applications. ``status`` renders the
+InferenceService ``status`` block as KServe writes it (``components.<c>.latestCreatedRevision`` ...
+``traffic[]``, ``conditions``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from local.code_reload import is_under, package_root
 from local.components import model_name_of
-from local.errors import ConflictError, NotFoundError, SpecError
-from local.gateway.inference_log import local_logger_url, replica_logger_config
-from local.gateway.routing import ComponentRoute, IsvcModel, RouteTable
+from local.errors import ConflictError, NotFoundError, NotReadyError
+from local.gateway.inference_log import entry_logger, member_loggers
+from local.gateway.live import LiveStatuses
+from local.gateway.record import ServiceRecord, frozen_plans, now_iso, route_table, settled_plan
+from local.gateway.rollout import rollout_change
+from local.gateway.routing import IsvcModel
 from local.gateway.status import render_revisions, render_status
-from local.logger import DEFAULT_SINK_URL, EventContext, InferenceLogger
+from local.logger import DEFAULT_SINK_URL, InferenceLogger
 from local.placement import (
-    SEPARATE,
-    Outcome,
-    Placement,
     Unit,
     choose_placement,
     replicas_per_revision,
     revision_outcomes,
     units_for,
 )
-from local.plan import ComponentPlan, ComponentState, Revision, route_traffic
+from local.plan import ComponentState
 from local.plan import plan_service as plan_service_fn
 from local.revision_store import RevisionStore
 from local.spec import InferenceService, unhonoured_fields
@@ -46,22 +48,16 @@ class Runtime(Protocol):
     def client(self, app_name: str) -> Any: ...
 
 
-@dataclass
-class ServiceEntry:
-    service: InferenceService
-    model: IsvcModel
-    plans: dict[str, ComponentPlan] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    ready_revisions: set[str] = field(default_factory=set)
-    ready_units: set[str] = field(default_factory=set)
-    units: tuple[Unit, ...] = ()
-    placement: Placement = SEPARATE
-    logger: InferenceLogger | None = None
-    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+DELETE_TIMEOUT_S = 60.0  # as Ray's own blocking delete (ray/serve/_private/client.py: delete_apps)
+_DELETE_POLL_S = 0.1
 
 
 class Controller:
-    """Owns the services applied to one local runtime."""
+    """Owns the services applied to one local runtime.
+
+    Writers (apply, delete, rollout, reload) take ``_lock`` in turn; readers take no lock. The services
+    are an immutable mapping of immutable ``ServiceRecord`` s, replaced by one assignment per change.
+    """
 
     def __init__(
         self,
@@ -76,186 +72,161 @@ class Controller:
         self.repository = repository
         self.base_url = base_url
         self.local_sink_url = local_sink_url
-        self.services: dict[str, ServiceEntry] = {}
-        self.retired_loggers: list[InferenceLogger] = []
+        self._services: Mapping[str, ServiceRecord] = MappingProxyType({})
+        self._retired: list[InferenceLogger] = []
+        self._retired_lock = threading.Lock()  # never held across a deploy: the event loop takes it
         self._lock = threading.Lock()
-        self._live: dict[str, Any] = {}
-        self._live_refresher: threading.Thread | None = None
+        self._live: LiveStatuses | None = None
+
+    @property
+    def services(self) -> Mapping[str, ServiceRecord]:
+        """The services as of now: a read-only snapshot that later applies do not change."""
+        return self._services
+
+    def _publish(self, name: str, record: ServiceRecord | None) -> None:
+        services = {key: value for key, value in self._services.items() if key != name}
+        if record is not None:
+            services[name] = record
+        self._services = MappingProxyType(services)
+
+    def take_retired_loggers(self) -> list[InferenceLogger]:
+        """The loggers of replaced or deleted services, to be closed on the gateway's loop (once each)."""
+        with self._retired_lock:
+            retired, self._retired = self._retired, []
+        return retired
+
+    def _retire(self, logger: InferenceLogger) -> None:
+        with self._retired_lock:
+            self._retired.append(logger)
 
     def logger_for(self, model_name: str) -> InferenceLogger | None:
         """The entry component's logger of the service serving ``model_name`` (the gateway logs it)."""
-        for entry in self.services.values():
-            if entry.model.name == model_name:
-                return entry.logger
+        for record in self._services.values():
+            if record.model.name == model_name:
+                return record.logger
         return None
-
-    def _entry_logger(self, service: InferenceService, current: InferenceLogger | None) -> InferenceLogger | None:
-        name, component = next(iter(service.components().items()))
-        spec = component.logger
-        if spec is None:
-            return None
-        spec = spec.model_copy(update={"url": local_logger_url(spec.url, self.local_sink_url)})
-        if current is not None and current.spec == spec:
-            return current
-        return InferenceLogger(
-            spec, EventContext(service.name, service.namespace, name, source=f"{service.name}-{name}")
-        )
 
     def apply(
         self, service: InferenceService, state_overrides: dict[str, ComponentState] | None = None
     ) -> dict[str, Any]:
-        """Create or update a service: new revisions for changed components, traffic as KServe splits it."""
+        """Create or update a service: new revisions for changed components, traffic as KServe splits it.
+
+        The new record is built aside while the revisions deploy; once they are ready (or failed) the
+        routing table and the record are swapped in, and only then are retired revisions deleted, so a
+        request is always routed to revisions that run.
+        """
         with self._lock:
-            entry = self.services.get(service.name)
+            current = self._services.get(service.name)
             model_name = model_name_of(_entry_args(service))
-            for other in self.services.values():
+            for other in self._services.values():
                 if other.service.name != service.name and other.model.name == model_name:
                     raise ConflictError(
                         f"model name {model_name!r} is already served by InferenceService {other.service.name!r}"
                     )
-            if entry is not None:
-                previous = {name: plan.state for name, plan in entry.plans.items()}
+            if current is not None:
+                previous = {name: plan.state for name, plan in current.plans.items()}
             else:  # after a restart, revisions continue from the store
                 previous = self.store.states(service.name) if self.store else {}
             previous.update(state_overrides or {})
             plan = plan_service_fn(service, previous)
-            if entry is None or entry.model.name != model_name:
-                if entry is not None:
-                    self.repository.unload(entry.model.name)
-                entry = ServiceEntry(service, IsvcModel(model_name, service.name, self.runtime.client))
-            entry.service = service
-            entry.warnings = unhonoured_fields(service)
-            logger = self._entry_logger(service, entry.logger)
-            if entry.logger is not None and logger is not entry.logger:
-                self.retired_loggers.append(entry.logger)
-            entry.logger = logger
+            same_model = current is not None and current.model.name == model_name
+            if current is not None and same_model:
+                model = current.model
+            else:
+                model = IsvcModel(model_name, service.name, self.runtime.client)
+            logger = entry_logger(service, current.logger if current else None, self.local_sink_url)
+            draft = ServiceRecord(
+                service,
+                model,
+                ready_revisions=current.ready_revisions if current else frozenset(),
+                ready_units=current.ready_units if current else frozenset(),
+                logger=logger,
+                created=current.created if current else now_iso(),
+            )
             placement = choose_placement(service.metadata.annotations, plan.components)
             wanted = units_for(placement, plan.components)
-            pending = [unit for unit in wanted if unit.name not in entry.ready_units]
-            results = self.runtime.deploy_many([(unit, self._member_loggers(entry, unit)) for unit in pending])
-            outcomes = revision_outcomes(pending, results, entry.ready_revisions)
-            plans = {name: self._rollout(entry, cp, outcomes) for name, cp in plan.components.items()}
+            pending = [unit for unit in wanted if unit.name not in draft.ready_units]
+            results = self.runtime.deploy_many(
+                [(unit, member_loggers(service, unit, self.local_sink_url)) for unit in pending]
+            )
+            outcomes = revision_outcomes(pending, results, draft.ready_revisions)
+            ready = set(draft.ready_revisions)
+            plans = {name: settled_plan(ready, cp, outcomes) for name, cp in plan.components.items()}
             kept = units_for(placement, plans)
-            running = entry.ready_units | {unit.name for unit in pending if results.get(unit.name)}
-            started = {name for name in running if name in entry.ready_units or results[name].ready}
-            keep = {unit.name for unit in kept} & started
+            running = draft.ready_units | {unit.name for unit in pending if results.get(unit.name)}
+            started = {name for name in running if name in draft.ready_units or results[name].ready}
+            keep = frozenset({unit.name for unit in kept} & started)
+            record = replace(
+                draft,
+                plans=frozen_plans(plans),
+                warnings=tuple(unhonoured_fields(service)),
+                ready_revisions=frozenset(ready),
+                ready_units=keep,
+                units=kept,
+                placement=placement,
+            )
+            # Publish: the request path's table first (it reads nothing else), then the record.
+            model.set_routes(route_table(record))
+            self.repository.update(model)
+            self._publish(service.name, record)
+            if current is not None and not same_model:
+                self.repository.unload(current.model.name)
+            if current is not None and current.logger is not None and current.logger is not logger:
+                self._retire(current.logger)
             for name in sorted(running - keep):  # failed, retired, or of a component removed from the spec
                 self.runtime.delete(name)
-            entry.ready_units = keep
-            entry.units = kept
-            entry.placement = placement
-            entry.plans = plans
-            self._route(entry)
-            self.services[service.name] = entry
-            self.repository.update(entry.model)
             if self.store is not None:
                 states = {name: component_plan.state for name, component_plan in plans.items()}
                 self.store.save(service.name, service.namespace, service.model_dump(mode="json"), states)
-            return self.status(service.name)
+            return self.status(record)
 
-    def _rollout(self, entry: ServiceEntry, plan: ComponentPlan, outcomes: dict[str, Outcome]) -> ComponentPlan:
-        """Record which new revisions became ready, split traffic accordingly, forget the retired."""
-        state = plan.state
-        for revision in plan.deployed:
-            outcome = outcomes.get(revision.name)
-            if outcome is None:
-                continue
-            if outcome.ready:
-                entry.ready_revisions.add(revision.name)
-            else:
-                message = outcome.message or f"revision {revision.name} is {outcome.status}"
-                state = replace(state, failed={**state.failed, revision.name: message})
-        final = route_traffic(state, plan.canary_percent, ready=entry.ready_revisions)
-        keep = {revision.name for revision in final.deployed}
-        for revision in state.revisions:
-            if revision.name not in keep:
-                entry.ready_revisions.discard(revision.name)
-        return final
+    def delete(self, name: str, timeout_s: float = DELETE_TIMEOUT_S) -> None:
+        """Remove a service and return once Serve has deleted its applications.
 
-    def _member_loggers(self, entry: ServiceEntry, unit: Unit) -> dict[str, dict[str, Any] | None]:
-        return {member.name: self._replica_logger(entry, member) for member in unit.members}
-
-    def _replica_logger(self, entry: ServiceEntry, revision: Revision) -> dict[str, Any] | None:
-        """Components behind the entry one log in their replicas (the gateway logs the entry)."""
-        service = entry.service
-        entry_component = next(iter(service.components()))
-        if revision.component == entry_component:
-            return None
-        spec = service.components()[revision.component].logger
-        return replica_logger_config(
-            spec, service.name, service.namespace, revision.component, revision.name, self.local_sink_url
-        )
-
-    def _route(self, entry: ServiceEntry) -> None:
-        components = {
-            name: ComponentRoute(tuple((t.revision, t.percent, t.tag) for t in plan.traffic))
-            for name, plan in entry.plans.items()
-        }
-        entry_component = "transformer" if "transformer" in components else "predictor"
-        # Behind a transformer, a predictor that may be at zero is woken with the transformer, not after it.
-        predictor = entry.plans["predictor"].state.latest
-        idle = predictor.autoscaling.downscale_to_zero_delay_s if predictor else None
-        wake = (
-            idle if entry_component != "predictor" and predictor and predictor.autoscaling.min_replicas == 0 else None
-        )
-        entry.model.set_routes(
-            RouteTable(
-                entry_component,
-                components,
-                entry.service.tag_routing,
-                wake_downstream_after_s=wake if entry.placement.mode == "separate" else None,
-                placement=entry.placement,
-            )
-        )
-
-    def delete(self, name: str) -> None:
+        The service stops receiving requests at once (its record and model go first); then every Serve
+        application holding one of its revisions is deleted and waited for, as ``serve.delete`` with
+        ``_blocking=True`` waits (``ray/serve/_private/client.py``: ``delete_apps``), so an apply that
+        follows, even of the same revision names, never meets an application still being deleted.
+        """
         with self._lock:
-            entry = self.services.pop(name, None)
-            if entry is None:
+            record = self._services.get(name)
+            if record is None:
                 raise NotFoundError(f"InferenceService {name!r} not found")
-            self.repository.unload(entry.model.name)
-            if entry.logger is not None:
-                self.retired_loggers.append(entry.logger)
-            for unit in sorted(entry.ready_units):
+            self._publish(name, None)
+            self.repository.unload(record.model.name)
+            if record.logger is not None:
+                self._retire(record.logger)
+            for unit in sorted(record.ready_units):
                 self.runtime.delete(unit)
             if self.store is not None:
                 self.store.delete(name)
+            self._await_deleted(name, record, timeout_s)
+
+    def _await_deleted(self, name: str, record: ServiceRecord, timeout_s: float) -> None:
+        revisions = record.revision_names
+
+        def remaining() -> list[str]:
+            apps = self.runtime.statuses()
+            return sorted(app for app in apps if any(part in revisions for part in app.split("+")))
+
+        deadline = time.monotonic() + timeout_s
+        left = remaining()
+        for app in left:
+            if app not in record.ready_units:  # e.g. a failed revision an apply deleted without waiting
+                self.runtime.delete(app)
+        while left:
+            if time.monotonic() > deadline:
+                raise NotReadyError(
+                    f"InferenceService {name!r} is deleted, but Serve still deletes {', '.join(left)} "
+                    f"after {timeout_s:.0f}s; retry the apply later"
+                )
+            time.sleep(_DELETE_POLL_S)
+            left = remaining()
 
     def rollout(self, name: str, action: str, component: str = "predictor", percent: int | None = None) -> None:
-        """``isvc rollout canary|promote|rollback``: change the canary split as KServe's spec would.
-
-        canary P sets ``canaryTrafficPercent: P``; promote removes it; rollback sets 0 while a canary
-        runs, and after a promotion goes back to ``previousRolledoutRevision`` pinned with P = 0 (what
-        re-applying the old spec does on a cluster, without a new revision).
-        """
-        entry = self.get(name)
-        plan = entry.plans.get(component)
-        if plan is None:
-            raise NotFoundError(f"InferenceService {name!r} has no {component}")
-        overrides: dict[str, ComponentState] = {}
-        if action == "canary":
-            if percent is None or not 0 <= percent <= 100:
-                raise SpecError(f"spec.{component}.canaryTrafficPercent: must be 0..100, got {percent}")
-            new_percent: int | None = percent
-        elif action == "promote":
-            new_percent = None
-        elif action == "rollback":
-            new_percent = 0
-            state = plan.state
-            canary_running = any(t.tag == "latest" for t in plan.traffic)
-            if not canary_running:
-                if state.previous_rolled_out is None:
-                    raise ConflictError(f"{name}: {component} has no previous rolled-out revision to roll back to")
-                overrides[component] = replace(
-                    state, latest_rolled_out=state.previous_rolled_out, previous_rolled_out=state.latest_rolled_out
-                )
-        else:
-            raise SpecError(f"unknown rollout action {action!r}")
-        document = entry.service.model_dump(mode="json", exclude_none=True)
-        document["spec"][component].pop("canaryTrafficPercent", None)
-        if new_percent is not None:
-            document["spec"][component]["canaryTrafficPercent"] = new_percent
-        self.apply(InferenceService.model_validate(document), overrides)
+        """``isvc rollout canary|promote|rollback``: the spec change KServe's would be (``rollout_change``)."""
+        service, overrides = rollout_change(self.get(name), action, component, percent)
+        self.apply(service, overrides)
 
     def watched_roots(self) -> set[Path]:
         """The package roots of every applied component's module: what `isvc up --reload` watches."""
@@ -280,7 +251,7 @@ class Controller:
                 for unit in entry.units:
                     roots = {root for m in unit.members if (root := package_root(m.entrypoint.module))}
                     if unit.name in entry.ready_units and any(is_under(path, roots) for path in changed):
-                        items.append((unit, self._member_loggers(entry, unit)))
+                        items.append((unit, member_loggers(entry.service, unit, self.local_sink_url)))
             if not items:
                 return {}
             return dict(self.runtime.reload(items))  # type: ignore[attr-defined]
@@ -314,7 +285,7 @@ class Controller:
                 restored.append(name)
         return restored
 
-    def get(self, name: str) -> ServiceEntry:
+    def get(self, name: str) -> ServiceRecord:
         entry = self.services.get(name)
         if entry is None:
             raise NotFoundError(f"InferenceService {name!r} not found")
@@ -323,38 +294,33 @@ class Controller:
     def live_statuses(self, interval_s: float = 1.0) -> dict[str, Any]:
         """The runtime's statuses as of at most ``interval_s`` ago, without a Ray call on the caller's thread.
 
-        For readers on the gateway's event loop (the ``/metrics`` collector): ``runtime.statuses()`` is a
-        blocking call to the Serve controller, so a daemon thread refreshes a snapshot instead. Empty
-        until the first refresh.
+        For readers on the gateway's event loop (the ``/metrics`` collector); see ``local.gateway.live``.
         """
-        if self._live_refresher is None:
-            self._live_refresher = threading.Thread(
-                target=self._refresh_live, args=(interval_s,), name="isvc-status-refresh", daemon=True
-            )
-            self._live_refresher.start()
-        return self._live
+        if self._live is None:
+            self._live = LiveStatuses(self.runtime.statuses, interval_s)
+        return self._live.snapshot()
 
-    def _refresh_live(self, interval_s: float) -> None:
-        while True:
-            with contextlib.suppress(Exception):  # the runtime is stopping: keep the last snapshot
-                self._live = dict(self.runtime.statuses())
-            time.sleep(interval_s)
+    def _record(self, service: str | ServiceRecord) -> ServiceRecord:
+        return self.get(service) if isinstance(service, str) else service
 
-    def revision_replicas(self, name: str, live: dict[str, Any]) -> dict[str, int]:
+    def revision_replicas(self, service: str | ServiceRecord, live: dict[str, Any]) -> dict[str, int]:
         """Running replicas per revision of a service, from the runtime's statuses of its units."""
-        entry = self.get(name)
-        by_unit = {unit.name: int(getattr(live.get(unit.name), "replicas", 0)) for unit in entry.units}
-        return replicas_per_revision(entry.units, by_unit)
+        record = self._record(service)
+        by_unit = {unit.name: int(getattr(live.get(unit.name), "replicas", 0)) for unit in record.units}
+        return replicas_per_revision(record.units, by_unit)
 
-    def status(self, name: str, live: dict[str, Any] | None = None) -> dict[str, Any]:
+    def status(self, service: str | ServiceRecord, live: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``status`` of a service (a name, or a record already read: one record throughout)."""
+        record = self._record(service)
         live = live if live is not None else self.runtime.statuses()
-        return render_status(self.get(name), self.base_url, self.revision_replicas(name, live))
+        return render_status(record, self.base_url, self.revision_replicas(record, live))
 
-    def as_resource(self, name: str, live: dict[str, Any] | None = None) -> dict[str, Any]:
-        entry = self.get(name)
-        resource = entry.service.model_dump(mode="json", exclude_none=True)
-        resource["metadata"]["creationTimestamp"] = entry.created
-        resource["status"] = self.status(name, live)
+    def as_resource(self, service: str | ServiceRecord, live: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The InferenceService object with its status, all from one record."""
+        record = self._record(service)
+        resource = record.service.model_dump(mode="json", exclude_none=True)
+        resource["metadata"]["creationTimestamp"] = record.created
+        resource["status"] = self.status(record, live)
         return resource
 
 

@@ -6,19 +6,25 @@ service's ``local.logger.InferenceLogger`` (request event at arrival, response e
 Logging never blocks or fails a request: the logger queues and returns at once.
 
 ``local_logger_url`` maps cluster-internal logger URLs (``*.svc.cluster.local``), unreachable on a
-laptop, to the local sink.
+laptop, to the local sink; ``entry_logger`` and ``member_loggers`` say who logs what: the gateway the
+entry component, each replica the components behind it.
 """
 
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from local.logger import DEFAULT_SINK_URL, InferenceLogger
+from local.logger import DEFAULT_SINK_URL, EventContext, InferenceLogger
+
+if TYPE_CHECKING:
+    from local.placement import Unit
+    from local.spec import InferenceService
 
 INFERENCE_PATH = re.compile(r"^/v1/models/([^/:]+):predict$|^/v2/models/([^/]+)(?:/versions/[^/]+)?/infer$")
 
@@ -39,7 +45,7 @@ class InferenceLogMiddleware:
     def __init__(self, app: ASGIApp, logger_for: Callable[[str], InferenceLogger | None]):
         self.app = app
         self.logger_for = logger_for
-        self._started: set[int] = set()
+        self._started: weakref.WeakSet[InferenceLogger] = weakref.WeakSet()  # forgets retired loggers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -50,9 +56,9 @@ class InferenceLogMiddleware:
         if logger is None:
             await self.app(scope, receive, send)
             return
-        if id(logger) not in self._started:
+        if logger not in self._started:
             await logger.start()
-            self._started.add(id(logger))
+            self._started.add(logger)
         await self._logged(logger, scope, receive, send)
 
     async def _logged(self, logger: InferenceLogger, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,3 +105,30 @@ def replica_logger_config(
     document = spec.model_dump(mode="json", exclude_none=True)
     document["url"] = local_logger_url(spec.url, local_sink_url)
     return {"spec": document, "service": service, "namespace": namespace, "component": component, "source": revision}
+
+
+def entry_logger(
+    service: InferenceService, current: InferenceLogger | None, local_sink_url: str
+) -> InferenceLogger | None:
+    """The gateway's logger of the entry component; ``current`` is kept when its spec did not change."""
+    name, component = next(iter(service.components().items()))
+    spec = component.logger
+    if spec is None:
+        return None
+    spec = spec.model_copy(update={"url": local_logger_url(spec.url, local_sink_url)})
+    if current is not None and current.spec == spec:
+        return current
+    return InferenceLogger(spec, EventContext(service.name, service.namespace, name, source=f"{service.name}-{name}"))
+
+
+def member_loggers(service: InferenceService, unit: Unit, local_sink_url: str) -> dict[str, dict[str, Any] | None]:
+    """Per member revision of ``unit``, its replica's logger config: None for the entry component (the
+    gateway logs it), the component's logger for those behind it."""
+    entry_component = next(iter(service.components()))
+    configs: dict[str, dict[str, Any] | None] = {}
+    for member in unit.members:
+        spec = None if member.component == entry_component else service.components()[member.component].logger
+        configs[member.name] = replica_logger_config(
+            spec, service.name, service.namespace, member.component, member.name, local_sink_url
+        )
+    return configs

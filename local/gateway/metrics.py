@@ -59,8 +59,8 @@ class _GatewayCollector:
         )
         for controller in self.controllers:
             live = controller.live_statuses()  # a snapshot: no Ray call on the event loop
-            for name, entry in list(controller.services.items()):
-                per_revision = controller.revision_replicas(name, live)
+            for name, entry in controller.services.items():  # an immutable snapshot of records
+                per_revision = controller.revision_replicas(entry, live)
                 for component, plan in entry.plans.items():
                     for target in plan.traffic:
                         replicas.add_metric([name, component, target.revision], per_revision.get(target.revision, 0))

@@ -6,8 +6,9 @@ the entry component's revision (and, behind a transformer, the predictor's) by t
 ``status.components.<c>.traffic``, calls it through a Ray Serve handle and tells which revisions
 served it in ``x-isvc-<component>-revision`` response headers. ``handle_for(revision)`` gives an
 object with async ``infer`` and ``metadata`` (``local.ray_layer.client.RevisionClient``); this module
-never imports ``ray``. The routing table is swapped as a
-whole on apply, so a split changes without restarting a replica or dropping a request.
+never imports ``ray``. The routing table is immutable and swapped as a whole on apply (one reference
+assignment, after the new revisions are ready); a request reads it once, with no lock, so a split
+changes without restarting a replica or dropping a request, and no request mixes two tables.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ class RouteTable:
     wake_downstream_after_s: float | None = None
     placement: Placement = SEPARATE
 
+    @property
+    def ready(self) -> bool:
+        """Some revision receives traffic (KServe's model readiness)."""
+        return any(route.targets for route in self.components.values())
+
     def component_of(self, revision: str) -> str | None:
         """The component whose traffic includes ``revision`` (None: not deployed with traffic)."""
         for name, route in self.components.items():
@@ -95,13 +101,25 @@ class IsvcModel(InferenceModel):
         self.ready = False
 
     def set_routes(self, table: RouteTable) -> None:
+        """Swap the routing table (one assignment: requests in flight keep the table they read)."""
         self._table = table
-        self.ready = any(route.targets for route in table.components.values())
+        self.ready = table.ready  # for KServe's readiness routes; the request path reads the table only
+        # Metadata of units no longer routed to is dropped: the cache never outgrows the live revisions.
+        self._metadata = {
+            unit: meta
+            for unit, meta in self._metadata.items()
+            if all(table.component_of(part) is not None for part in unit.split("+"))
+        }
+
+    def serves_revision(self, revision: str) -> bool:
+        """Whether ``revision`` receives traffic in one of the service's components (a V2 model version)."""
+        table = self._table
+        return table is not None and table.component_of(revision) is not None
 
     def _route(self, headers: dict[str, str], pinned_revision: str | None) -> tuple[dict[str, str], str, str | None]:
         """Revisions chosen per component, the unit to call and its downstream unit (separate placement)."""
-        table = self._table
-        if table is None or not self.ready:
+        table = self._table  # read once: this request routes by one table, whatever an apply does meanwhile
+        if table is None or not table.ready:
             raise ModelNotReady(self.name)
         chosen = table.choose(self._rng, request_tag(headers))
         if pinned_revision is not None:

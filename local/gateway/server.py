@@ -101,8 +101,10 @@ async def _drain(app: Any) -> None:
     controller = getattr(app.state, "controller", None)
     if controller is None:
         return
-    loggers = [entry.logger for entry in controller.services.values() if entry.logger is not None]
-    await asyncio.gather(*(logger.close(drain_timeout=5.0) for logger in loggers), return_exceptions=True)
+    loggers = [record.logger for record in controller.services.values() if record.logger is not None]
+    loggers += controller.take_retired_loggers()  # replaced by an apply no API call followed (--reload)
+    closing = [logger.close(drain_timeout=5.0) for logger in loggers]
+    await asyncio.gather(*closing, *getattr(app.state, "background_tasks", ()), return_exceptions=True)
     close_clients = getattr(controller.runtime, "close_clients", None)
     if close_clients is not None:
         await close_clients()

@@ -1,6 +1,6 @@
 """The InferenceService ``status`` and Knative ``Revision`` objects of the local runtime, as KServe writes them.
 
-Pure rendering from a ``ServiceEntry`` (the controller's record of a service) and the live replica
+Pure rendering from a ``ServiceRecord`` (the controller's record of a service) and the live replica
 counts: ``components.<c>.latestCreatedRevision`` ... ``traffic[]``, ``url``, ``conditions`` (Ready
 with reason/message), plus ``localRuntime`` (replicas per component, model name, unhonoured fields).
 """
@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from local.gateway.controller import ServiceEntry
+    from local.gateway.record import ServiceRecord
 
 
-def render_status(entry: ServiceEntry, base_url: str, live: dict[str, int]) -> dict[str, Any]:
+def render_status(entry: ServiceRecord, base_url: str, live: dict[str, int]) -> dict[str, Any]:
     """``status`` of one service; ``live`` maps revision names to their running replicas."""
     components: dict[str, Any] = {}
     replicas: dict[str, int] = {}
@@ -59,12 +59,12 @@ def render_status(entry: ServiceEntry, base_url: str, live: dict[str, int]) -> d
             "replicas": replicas,
             "modelName": entry.model.name,
             "placement": entry.placement.as_status() | {"units": [unit.name for unit in entry.units]},
-            "warnings": entry.warnings,
+            "warnings": list(entry.warnings),
         },
     }
 
 
-def render_revisions(entry: ServiceEntry, created: Callable[[str], str | None]) -> list[dict[str, Any]]:
+def render_revisions(entry: ServiceRecord, created: Callable[[str], str | None]) -> list[dict[str, Any]]:
     """Every revision of a service as a Knative ``Revision`` object (what the cluster lists)."""
     items = []
     for component, plan in entry.plans.items():
