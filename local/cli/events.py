@@ -2,7 +2,8 @@
 
 One line per inference: request and response joined by ce-id (and component), with the latency between
 their ``ce-time``; a request whose response never came (not a 200, ``mode: request``) shows "missing
-response". ``-o json`` prints a JSON list with the bodies for scripts. Reads ``--db`` / ``$ISVC_SINK_DB``
+response". ``-o json`` prints a JSON list with the bodies for scripts; ``--count`` prints how many events
+are stored per component and type instead (all of them, not the newest ``--limit``). Reads ``--db`` / ``$ISVC_SINK_DB``
 / ``.isvc/events.db``. Exit codes: 0 (also when nothing matched), 1 no database or a database error,
 2 bad arguments.
 """
@@ -53,6 +54,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--component", help="only this component (predictor, transformer)")
     parser.add_argument("--since", type=parse_since, help="only newer events: a duration ago (10m) or an ISO time")
     parser.add_argument("--limit", type=_positive, default=50, help="newest N inferences (%(default)s)")
+    parser.add_argument("--count", action="store_true", help="events stored per component and type, not the events")
     parser.add_argument("-o", "--output", choices=["table", "json"], default="table", help="format (%(default)s)")
     parser.add_argument("--db", help="SQLAlchemy URL or SQLite file (default: $ISVC_SINK_DB or .isvc/events.db)")
     parser.set_defaults(handler=run)
@@ -63,7 +65,7 @@ def _ms(value: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from local.sink.query import pairs
+    from local.sink.query import counts, pairs
     from local.sink.store import EventStore, default_db_url, sqlite_path
 
     url = args.db or default_db_url()
@@ -71,6 +73,17 @@ def run(args: argparse.Namespace) -> int:
     if path is not None and not path.exists():
         raise RuntimeError(f"no event database at {path} (start `isvc sink`, or pass --db)")
     store = EventStore(url, create=False)
+    if args.count:
+        try:
+            tallies = counts(store, args.name, since=args.since)
+        finally:
+            store.dispose()
+        if args.output == "json":
+            print(json.dumps([tally.to_json() for tally in tallies], indent=2))
+        else:
+            counted = [(t.component or "", t.type.rsplit(".", 1)[-1], t.events, t.ids) for t in tallies]
+            print(table(["COMPONENT", "TYPE", "EVENTS", "IDS"], counted) if counted else f"no events for {args.name}")
+        return 0
     try:
         found = pairs(store, args.name, component=args.component, since=args.since, limit=args.limit)
     finally:

@@ -2,7 +2,8 @@
 
 ``POST /`` answers 200 only after the event (every event of a batch) is committed (group commit),
 400 with a reason for a malformed event, 413 for a body over the limit, 503 if the database is
-failing (so senders retry); nothing is stored unless it answers 200. 200 rather than 202 because
+failing or the writer's bounded queue stayed full (``local.sink.writer``; with ``Retry-After``), so
+senders retry; nothing is acknowledged unless it answers 200. 200 rather than 202 because
 KServe's agent logs any other status as an error. ``GET /healthz`` for probes. Must not import
 ``ray`` or the logger package.
 """
@@ -23,7 +24,7 @@ from starlette.routing import Route
 from local.sink.parse import BadEvent, is_batch, parse_batch, parse_event
 from local.sink.read_api import read_routes
 from local.sink.store import EventStore
-from local.sink.writer import GroupCommitWriter
+from local.sink.writer import GroupCommitWriter, SinkBusy
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,16 @@ def _error(status: int, reason: str) -> JSONResponse:
     return JSONResponse({"error": reason}, status_code=status)
 
 
-def create_app(store: EventStore, *, max_body: int = DEFAULT_MAX_BODY, max_batch: int = 256) -> Starlette:
+def create_app(
+    store: EventStore,
+    *,
+    max_body: int = DEFAULT_MAX_BODY,
+    max_batch: int = 256,
+    queue_size: int = 10_000,
+    admit_timeout_s: float = 2.0,
+) -> Starlette:
     """An app storing into ``store``; the group-commit writer lives for the app's lifespan."""
-    writer = GroupCommitWriter(store, max_batch=max_batch)
+    writer = GroupCommitWriter(store, max_batch=max_batch, queue_size=queue_size, admit_timeout_s=admit_timeout_s)
 
     async def receive(request: Request) -> Response:
         try:
@@ -70,6 +78,11 @@ def create_app(store: EventStore, *, max_body: int = DEFAULT_MAX_BODY, max_batch
             return _error(400, str(exc))
         try:
             await asyncio.gather(*(writer.write(row) for row in rows))
+        except SinkBusy as exc:
+            log.warning("%d event(s) refused: %s", len(rows), exc)
+            response = _error(503, "the event sink is busy; retry later")
+            response.headers["Retry-After"] = "1"
+            return response
         except Exception as exc:
             log.warning("%d event(s) not stored (first %s): %s", len(rows), rows[0].id if rows else "-", exc)
             return _error(503, "the event store is unavailable; retry later")

@@ -4,7 +4,8 @@ A request and its response share ``id`` and ``component``; latency is the differ
 ``ce-time`` (the producer's clock), falling back to the sink's ``received_at``. A request whose
 response never came (non-200, ``mode: request``, or lost) and a response without a request
 (``mode: response``) are both returned, with the missing half as None. Portable SQL only (SQLite and
-PostgreSQL). Must not import ``ray`` or a web framework.
+PostgreSQL). ``counts`` tallies the stored events of a service per component and type. Must not
+import ``ray`` or a web framework.
 """
 
 from __future__ import annotations
@@ -143,6 +144,35 @@ def pairs(
     with store.engine.connect() as connection:
         rows = connection.execute(query).mappings().all()
     return [_pair(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class EventCount:
+    """Stored events of one (component, type): ``events`` rows, ``ids`` distinct ce-ids among them."""
+
+    component: str | None
+    type: str
+    events: int
+    ids: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"component": self.component, "type": self.type, "events": self.events, "ids": self.ids}
+
+
+def counts(store: EventStore, name: str, *, since: datetime | None = None) -> list[EventCount]:
+    """Events of InferenceService ``name`` per component and type (sorted), with their distinct ce-ids."""
+    events = store.table
+    query = (
+        select(events.c.component, events.c.type, func.count(), func.count(func.distinct(events.c.id)))
+        .where(events.c.inferenceservicename == name)
+        .group_by(events.c.component, events.c.type)
+        .order_by(events.c.component, events.c.type)
+    )
+    if since is not None:
+        query = query.where(events.c.received_at >= as_utc(since))
+    with store.engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [EventCount(component, kind, int(total), int(ids)) for component, kind, total, ids in rows]
 
 
 def _half(row: Any, prefix: str) -> Half | None:

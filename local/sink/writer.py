@@ -4,6 +4,13 @@ Handlers ``await writer.write(row)``; a single writer task takes whatever has qu
 ``max_batch``), commits it in a worker thread, then resolves every waiter at once. While one batch
 commits, the next one gathers, so throughput grows with concurrency while each acknowledgement still
 means "durably stored". Must not import ``ray`` or a web framework.
+
+Bounded everywhere: the queue holds at most ``queue_size`` rows; a row that finds it full waits for room
+at most ``admit_timeout_s``, then ``write`` raises ``SinkBusy`` and the receiver answers 503 with
+``Retry-After`` (the kit's logger retries 5xx with back-off, and a store is idempotent on the event key,
+so a retry never stores twice). Waiting a little first absorbs a burst without refusing it; refusing
+after that keeps memory bounded when the database cannot keep up. Only the sizes of the last
+``BATCH_HISTORY`` batches are kept, with running totals.
 """
 
 from __future__ import annotations
@@ -11,37 +18,53 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 
 from local.sink.store import EventRow, EventStore
 
 log = logging.getLogger(__name__)
 
 _Item = tuple[EventRow, asyncio.Future[None]]
+BATCH_HISTORY = 1024
 
 
 class WriterClosed(RuntimeError):
     pass
 
 
+class SinkBusy(RuntimeError):
+    """The queue stayed full for ``admit_timeout_s``: the sender should retry later (503)."""
+
+
 class GroupCommitWriter:
-    def __init__(self, store: EventStore, *, max_batch: int = 256, queue_size: int = 10_000) -> None:
+    def __init__(
+        self, store: EventStore, *, max_batch: int = 256, queue_size: int = 10_000, admit_timeout_s: float = 2.0
+    ) -> None:
         self.store = store
         self.max_batch = max_batch
+        self.admit_timeout_s = admit_timeout_s
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
-        self.batches: list[int] = []
-        """Size of every committed batch (tests and curiosity)."""
+        self.batches: deque[int] = deque(maxlen=BATCH_HISTORY)
+        """Sizes of the last committed batches (tests and curiosity)."""
+        self.committed_batches = 0
+        self.committed_rows = 0
+        self.refused_rows = 0
 
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="isvc-sink-writer")
 
     async def write(self, row: EventRow) -> None:
-        """Return once ``row`` is committed; raise if its batch failed (the caller answers 503)."""
+        """Return once ``row`` is committed; raise if its batch failed or the queue stayed full (503)."""
         if self._task is None or self._task.done():
             raise WriterClosed("the sink writer is not running")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put((row, done))
+        try:
+            await asyncio.wait_for(self._queue.put((row, done)), self.admit_timeout_s)
+        except TimeoutError:
+            self.refused_rows += 1
+            raise SinkBusy(f"the sink's queue stayed full for {self.admit_timeout_s:g}s") from None
         await done
 
     async def close(self) -> None:
@@ -62,6 +85,8 @@ class GroupCommitWriter:
             try:
                 await asyncio.to_thread(self.store.insert_many, [row for row, _ in batch])
                 self.batches.append(len(batch))
+                self.committed_batches += 1
+                self.committed_rows += len(batch)
                 outcome: BaseException | None = None
             except Exception as exc:
                 log.exception("could not commit a batch of %d events", len(batch))

@@ -121,3 +121,20 @@ def test_sink_subcommand_is_registered(capsys: pytest.CaptureFixture[str]) -> No
     assert info.value.code == 0
     help_text = capsys.readouterr().out
     assert "--port PORT" in help_text and "(8099)" in help_text
+
+
+def test_count_per_component_and_type(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["events", "iris", "--db", db, "--count", "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"component": "predictor", "type": REQUEST_TYPE, "events": 2, "ids": 2},
+        {"component": "predictor", "type": RESPONSE_TYPE, "events": 2, "ids": 2},
+        {"component": "transformer", "type": REQUEST_TYPE, "events": 1, "ids": 1},
+    ]
+    assert main(["events", "iris", "--db", db, "--count", "--since", "1m"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["COMPONENT", "TYPE", "EVENTS", "IDS"]
+    assert [line.split() for line in lines[1:]] == [
+        ["predictor", "request", "1", "1"],
+        ["predictor", "response", "1", "1"],
+        ["transformer", "request", "1", "1"],
+    ]
