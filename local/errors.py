@@ -7,6 +7,8 @@ KServe's own errors (``kserve.errors.InvalidInput`` ...) keep KServe's mapping (
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class IsvcError(Exception):
     """Base error; ``status_code`` is the V2 HTTP status the gateway answers with."""
@@ -49,6 +51,37 @@ class RuntimeNotRunningError(IsvcError):
     """The local runtime (`isvc up`) is not reachable."""
 
     status_code = 503
+
+
+class RevisionUnavailableError(IsvcError):
+    """A revision's replicas cannot be reached: one died (Serve is replacing it) or its unit is gone.
+
+    503, as Knative answers for a revision with no pod to take the request.
+    """
+
+    status_code = 503
+
+
+class QueueFullError(IsvcError):
+    """A revision's request queue is at its bound (``local.limits``): Knative's queue-proxy and
+    activator answer 503 ``pending request queue full`` (``pkg/queue/breaker.go: ErrRequestQueueFull``)."""
+
+    status_code = 503
+
+
+class RevisionTimeoutError(IsvcError):
+    """A request outlived its revision's ``timeout``: Knative's timeout handler answers 504
+    ``request timeout`` (``pkg/http/handler/timeout.go``, as queue-proxy and the activator wire it)."""
+
+    status_code = 504
+
+    def __init__(self, revision: str, timeout_s: float):
+        super().__init__(f"request timeout: {revision} did not answer within its timeout of {timeout_s:g}s")
+        self.revision = revision
+        self.timeout_s = timeout_s
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses Ray's process boundary intact
+        return (type(self), (self.revision, self.timeout_s))
 
 
 def status_code_of(exc: BaseException) -> int:

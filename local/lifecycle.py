@@ -7,7 +7,8 @@
   listens on it (psutil's connection table).
 * ``Stopper``: the first SIGINT/SIGTERM asks for a clean stop (the HTTP server winds down, then Serve,
   Ray and the sink stop); a second one, or any signal while stopping, kills the sink and the Ray
-  head at once and exits 1.
+  head at once and exits 1. ``lost(reason)`` (Ray died under it) says so, stops serving, and exits 1
+  within ``LOST_EXIT_S`` whatever the stop waits on.
 * ``run_loop``: ``asyncio.run`` without its unbounded wait for cancelled tasks.
 
 Imports neither ``ray`` nor the gateway: usable before either starts.
@@ -33,6 +34,7 @@ from local.errors import ConflictError
 
 PID_FILE = "up.pid"
 CANCEL_TIMEOUT_S = 5.0
+LOST_EXIT_S = 10.0  # after Ray died: the orderly stop gets this long, then everything is killed
 
 
 class InstanceLock:
@@ -124,6 +126,7 @@ class Stopper:
         self.stopping = False  # set when the clean stop begins: any signal from then on is the second
         self.requested = False  # a stop was asked for (exit code 0)
         self.force_actions: list[Callable[[], None]] = []  # kill the sink, kill the Ray head, ...
+        self.lost_reason: str | None = None  # set when Ray died under us (exit code 1)
         self._signals = 0
         self._lock = threading.Lock()
 
@@ -169,10 +172,38 @@ class Stopper:
         if self.server is None and not self.stopping:
             raise KeyboardInterrupt
 
-    def force(self) -> None:
+    def lost(self, reason: str, exit_within_s: float = LOST_EXIT_S) -> None:
+        """Ray died under a running ``isvc up`` (from the watch thread): say so and stop, exit code 1.
+
+        The HTTP server stops as on a signal and the stop skips Serve; if anything still hangs (a Ray
+        call from the main thread never returns without its GCS), ``force`` ends it after ``exit_within_s``.
+        """
+        if self.stopping or self.requested:
+            return  # a stop already under way ends Ray on purpose
+        self.lost_reason = reason
+        with contextlib.suppress(Exception):
+            self.log(f"Ray is gone: {reason}. Nothing can be served without it: stopping (exit code 1)")
+        if self.server is not None:
+            self.server.should_exit = True
+        timer = threading.Timer(exit_within_s, self.force, kwargs={"why": "Ray is gone: stopping the sink and Ray now"})
+        timer.daemon = True
+        timer.start()
+
+    def exit_if_lost(self) -> None:
+        """Once the stop that followed ``lost`` is done: exit 1 at once. Threads still blocked in calls
+        to the dead Ray (executor threads Python joins at exit) would otherwise hold the exit."""
+        if self.lost_reason is None:
+            return
+        with contextlib.suppress(Exception):
+            self.log("stopped (Ray was gone)")
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(1)
+
+    def force(self, why: str = "second signal: stopping the sink and Ray now") -> None:
         """Stop everything this process started, now, and exit 1 (no cleanup that could hang)."""
         with contextlib.suppress(Exception):
-            self.log("second signal: stopping the sink and Ray now")
+            self.log(why)
         for action in self.force_actions:
             with contextlib.suppress(Exception):
                 action()

@@ -11,7 +11,8 @@ KServe semantics reproduced (serving.kserve.io/v1beta1, Knative mode):
 * ``canaryTrafficPercent: P`` with a rolled-out revision sends P% to the newest *ready* revision
   (tag ``latest``) and 100-P% to ``latestRolledoutRevision`` (tag ``prev``); on a first deploy P is
   ignored; promotion (no P, or 100) makes the latest the rolled-out one and the old one the
-  ``previousRolledoutRevision``; P = 0 rolls back; a revision that never became ready gets no traffic.
+  ``previousRolledoutRevision``; P = 0 rolls back; a revision that never became ready gets no traffic;
+* a revision's queue bound and ``timeout`` are Knative's, derived in ``local.limits``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from local.errors import SpecError
+from local.limits import ACTIVATOR_QUEUE_DEPTH, DEFAULT_TIMEOUT_S, request_limits
 from local.spec import ComponentSpec, EntryPoint, InferenceService, entrypoint_of
 
 # maxReplicas 0 means "no limit" to Knative; on a laptop the kit caps it here.
@@ -88,6 +90,10 @@ class Revision:
     autoscaling: AutoscalingPlan
     max_ongoing_requests: int
     batching: BatchingPlan | None = None
+    max_queued_requests: int = ACTIVATOR_QUEUE_DEPTH
+    """Requests that may wait for a replica; beyond, 503 (``local.limits``)."""
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    """KServe's ``timeout`` (Knative's ``timeoutSeconds``): beyond, 504 (``local.limits``)."""
 
 
 @dataclass(frozen=True)
@@ -212,19 +218,23 @@ def plan_component(
     digest = spec_hash(component, service.metadata.annotations)
     if state.latest is None or state.latest.spec_hash != digest:
         number = (state.latest.number + 1) if state.latest else 1
+        autoscaling = autoscaling_for(component, service.metadata.annotations, where)
+        limits = request_limits(component.containerConcurrency, autoscaling.max_replicas, component.timeout, where)
         revision = Revision(
             name=f"{service.name}-{name}-{number:05d}",
             component=name,
             number=number,
             spec_hash=digest,
             entrypoint=entrypoint_of(component, where, service.name),
-            autoscaling=autoscaling_for(component, service.metadata.annotations, where),
+            autoscaling=autoscaling,
             max_ongoing_requests=component.containerConcurrency or LOCAL_MAX_ONGOING_REQUESTS,
             batching=(
                 BatchingPlan(component.batcher.maxBatchSize, component.batcher.maxLatency)
                 if component.batcher is not None
                 else None
             ),
+            max_queued_requests=limits.max_queued_requests,
+            timeout_s=limits.timeout_s,
         )
         state = replace(state, revisions=(*state.revisions, revision))
     return route_traffic(state, component.canaryTrafficPercent, ready=None)

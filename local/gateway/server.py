@@ -163,6 +163,7 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any =
     stopper.force_actions.append(lambda: runtime.head.kill() if runtime.head is not None else None)
     sink = None
     reloader = None
+    watch = None
     code = 0
     try:
         if options.start_sink:
@@ -172,6 +173,7 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any =
         log(f"starting Ray ({'a local head' if options.ray_address is None else options.ray_address}) and Serve ...")
         runtime.start()
         stopper.reclaim()
+        watch = runtime.watch(stopper.lost)  # Ray dying under us: say so and exit 1, never hang
         where = f"local head {runtime.head.address}" if runtime.head is not None else f"cluster {runtime.address}"
         log(f"Ray and Serve: {where}, loopback only, token auth, in {time.monotonic() - step:.1f}s")
         controller, app = build_gateway(options, runtime)
@@ -209,16 +211,19 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any =
     finally:
         stopper.stopping = True  # a signal from here on stops at once
         stopper.server = None
+        if watch is not None:
+            watch.stop()  # from here Ray is stopped on purpose
         if reloader is not None:
             reloader.stop()
         with contextlib.suppress(Exception):
             log("stopping Serve and Ray ...")
         try:
-            runtime.shutdown()
+            runtime.shutdown(ray_gone=stopper.lost_reason is not None)
         finally:
             if sink is not None:
                 _stop_process(sink)
             lock.release()
+            stopper.exit_if_lost()
     return code
 
 

@@ -151,6 +151,17 @@ class LocalHead:
         self._pids = set(self.pids())
         return self.address
 
+    def lost(self) -> str | None:
+        """Why the head cannot serve any more (its GCS or raylet exited), or None while both run."""
+        if self._node is None:
+            return None
+        for kind in ("gcs_server", "raylet"):
+            for info in self._node.all_processes.get(kind, ()):
+                code = info.process.poll()  # they are our children: this also reaps them
+                if code is not None:
+                    return f"the Ray head's {kind} (pid {info.process.pid}) exited with code {code}"
+        return None
+
     def pids(self) -> list[int]:
         """The head's processes (GCS, raylet) and all their descendants (agents, workers, replicas)."""
         import psutil

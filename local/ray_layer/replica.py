@@ -10,7 +10,11 @@ A ``UnitReplica`` builds each member's ``kserve.Model`` from its container comma
 
 A transformer's ``predict`` goes to its predictor: an in-process call when both are members of this
 unit (colocated), else a Ray Serve handle to the predictor's unit chosen by the gateway
-(``downstream``). Its ``preprocess`` and ``postprocess`` are untouched. A predictor with a ``batcher``
+(``downstream``), whose failures become the kit's errors (a gone predictor: 503 with a reason, never a
+traceback; ``local.ray_layer.failures``). Its ``preprocess`` and ``postprocess`` are untouched. Each
+member's ``timeout`` bounds its own work where no caller bounds it already: the predictor of a pair
+when its timeout is the shorter, a unit called over a handle (``infer``: a transformer's downstream
+call); the gateway bounds every call it makes (``local.ray_layer.client``). A predictor with a ``batcher``
 is called through Ray Serve's ``@serve.batch`` with no wait window (``local.batching`` merges rows).
 
 A member behind the entry logs its own requests and responses when its component has a ``logger``
@@ -27,6 +31,8 @@ from typing import Any
 import orjson
 from ray import serve
 
+from local.limits import DEFAULT_TIMEOUT_S
+from local.ray_layer.failures import kit_error, within
 from local.rest_inference import RestAnswer, RestInference
 
 DEPLOYMENT_NAME = "component"
@@ -40,6 +46,7 @@ class _Member:
     def __init__(self, config: dict[str, Any]):
         self.revision: str = config["revision"]
         self.component: str = config["component"]
+        self.timeout_s = float(config.get("timeout_s") or DEFAULT_TIMEOUT_S)
         self.config = config
         self.model = self.build()
         self._logger_config: dict[str, Any] | None = config.get("logger")
@@ -164,7 +171,11 @@ class UnitReplica:
         from kserve.model import append_forwardable_headers
 
         forwarded = append_forwardable_headers(headers, {"content-type": "application/json"})
-        response, _headers = await self.members[1](payload, forwarded)
+        predictor = self.members[1]
+        if predictor.timeout_s < self.entry.timeout_s:  # else the entry's own bound covers it
+            response, _headers = await within(predictor(payload, forwarded), predictor.timeout_s, predictor.revision)
+        else:
+            response, _headers = await predictor(payload, forwarded)
         return response
 
     async def _predict_downstream(self, payload: Any, headers: dict[str, str] | None = None, *_: Any) -> Any:
@@ -178,7 +189,13 @@ class UnitReplica:
             handle = serve.get_deployment_handle(DEPLOYMENT_NAME, app_name=app_name)
             self._handles[app_name] = handle
         forwarded = append_forwardable_headers(headers, {"content-type": "application/json"})
-        response, _headers, _timings = await handle.infer.remote(payload, forwarded, None)
+        try:
+            response, _headers, _timings = await handle.infer.remote(payload, forwarded, None)
+        except Exception as exc:
+            error = kit_error(exc, app_name)  # the predictor's own error, or why it cannot be reached
+            if error is exc:
+                raise
+            raise error from None
         return response
 
     async def infer(
@@ -188,7 +205,10 @@ class UnitReplica:
         token = _downstream_app.set(downstream)
         started = time.perf_counter()
         try:
-            response, response_headers = await self.entry(payload, headers)
+            # Over a handle from a transformer, nothing else bounds this revision's work by its timeout.
+            response, response_headers = await within(
+                self.entry(payload, headers), self.entry.timeout_s, self.entry.revision
+            )
         finally:
             _downstream_app.reset(token)
         return response, response_headers, {self.revision: time.perf_counter() - started}

@@ -2,7 +2,8 @@
 
 Every component revision becomes its own Serve application named after the revision
 (``iris-predictor-00001``) with one deployment, Ray Serve's own autoscaling (``min_replicas: 0``
-included) and ``max_ongoing_requests``. No Ray HTTP proxy runs: the gateway calls the revisions
+included), ``max_ongoing_requests`` and ``max_queued_requests`` (``local.limits``); each unit's client
+bounds a call by the entry revision's ``timeout``. No Ray HTTP proxy runs: the gateway calls the revisions
 through handles, so a request that arrives at zero replicas is queued by the handle until Ray Serve
 has started a replica, never dropped (and never stuck behind the proxy's slow first route lookup).
 """
@@ -16,7 +17,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,7 @@ class RayRuntime:
         self.code_version = 0  # bumped by reload(): the user_config that makes replicas re-import code
         self._gateway_loop: asyncio.AbstractEventLoop | None = None  # where the handles' routers run
         self._zero_units: set[str] = set()  # deployed units with min_replicas 0 (see standby)
+        self._timeouts: dict[str, float] = {}  # per deployed unit: its entry revision's timeout
         self._last_statuses: tuple[float, dict[str, RevisionStatus]] | None = None
         self.standby: Any = None
 
@@ -158,6 +160,7 @@ class RayRuntime:
         serve.run_many(targets, wait_for_applications_running=False)
         names = {unit.name for unit, _ in items}
         self._zero_units |= {unit.name for unit, _ in items if unit.entry.autoscaling.min_replicas == 0}
+        self._timeouts.update({unit.name: unit.entry.timeout_s for unit, _ in items})
         deadline = time.monotonic() + timeout_s
         while True:
             statuses = self.statuses()
@@ -183,8 +186,9 @@ class RayRuntime:
             name=DEPLOYMENT_NAME,
             autoscaling_config=AutoscalingConfig(**entry.autoscaling.as_ray_options()),
             max_ongoing_requests=entry.max_ongoing_requests,
+            max_queued_requests=entry.max_queued_requests,  # beyond: BackPressureError, a 503
             ray_actor_options={"num_cpus": 0},
-            health_check_period_s=2,
+            health_check_period_s=1,  # a dead replica is noticed (and replaced) within 1 s
             # INFO: a print() in user code reaches the replica log (Serve logs it at INFO); no access log.
             logging_config={"log_level": "INFO", "enable_access_log": False},
             user_config={"code_version": self.code_version},
@@ -198,6 +202,7 @@ class RayRuntime:
                 "component": member.component,
                 "logger": loggers.get(member.name),
                 "batching": asdict(member.batching) if member.batching else None,
+                "timeout_s": member.timeout_s,
             }
             for member in unit.members
         ]
@@ -249,6 +254,7 @@ class RayRuntime:
 
         self._clients.pop(app_name, None)
         self._zero_units.discard(app_name)
+        self._timeouts.pop(app_name, None)
         serve.delete(app_name, _blocking=False)
 
     def statuses(self, max_age_s: float = 0.0) -> dict[str, RevisionStatus]:
@@ -282,6 +288,7 @@ class RayRuntime:
         """A ``RevisionClient`` for one revision (handles are cached: one per revision)."""
         from ray import serve
 
+        from local.limits import DEFAULT_TIMEOUT_S
         from local.ray_layer.client import RevisionClient
         from local.ray_layer.replica import DEPLOYMENT_NAME
 
@@ -289,7 +296,8 @@ class RayRuntime:
             self._gateway_loop = asyncio.get_running_loop()
         client = self._clients.get(app_name)
         if client is None:
-            client = RevisionClient(serve.get_deployment_handle(DEPLOYMENT_NAME, app_name=app_name))
+            handle = serve.get_deployment_handle(DEPLOYMENT_NAME, app_name=app_name)
+            client = RevisionClient(handle, app_name, self._timeouts.get(app_name, DEFAULT_TIMEOUT_S))
             self._clients[app_name] = client
         return client
 
@@ -305,9 +313,24 @@ class RayRuntime:
 
             _get_global_client().handle_cache.clear()  # type: ignore[union-attr]
 
-    def shutdown(self, timeout_s: float = 20.0) -> None:
+    def watch(self, on_lost: Callable[[str], None]) -> Any:
+        """A started ``RayWatch`` (``local.ray_layer.watchdog``) calling ``on_lost(reason)`` if Ray goes away:
+        this runtime's own head's GCS or raylet exits, or the cluster's GCS stops answering."""
+        import ray
+
+        from local.ray_layer.watchdog import RayWatch, gcs_reachable
+
+        if self.head is not None:
+            return RayWatch(self.head.lost, on_lost).start()
+        address = self.address if self.address and ":" in self.address else ray.get_runtime_context().gcs_address
+        return RayWatch(gcs_reachable(address), on_lost, interval_s=1.0).start()
+
+    def shutdown(self, timeout_s: float = 20.0, ray_gone: bool = False) -> None:
         """Stop what this runtime started, each step bounded: Serve (or only its own applications on
-        a cluster it did not start), the Ray connection, the local head's processes."""
+        a cluster it did not start), the Ray connection, the local head's processes.
+
+        ``ray_gone``: the cluster is dead already; nothing is asked of Serve, the disconnect gets 2 s.
+        """
         import ray
         from ray import serve
 
@@ -317,7 +340,11 @@ class RayRuntime:
             self.standby.stop()
             self.standby = None
         try:
-            if ray.is_initialized():
+            if ray_gone:
+                logging.getLogger("ray").setLevel(logging.CRITICAL)  # its reconnect complaints, now moot
+                if self._owns_ray and ray.is_initialized():
+                    run_bounded(ray.shutdown, 2.0, "Ray disconnect")
+            elif ray.is_initialized():
                 # Handles of the finished gateway loop complain while Serve stops; they are gone anyway.
                 logging.getLogger("ray.serve").setLevel(logging.CRITICAL)
                 # So does the raylet ("ServeController.graceful_shutdown failed ... killed by ray.kill",

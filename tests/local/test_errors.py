@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 from kserve.errors import InvalidInput, ModelNotFound, ModelNotReady
 
-from local.errors import ConflictError, NotFoundError, NotReadyError, SpecError, grpc_code_name_of, status_code_of
+from local.errors import (
+    ConflictError,
+    NotFoundError,
+    NotReadyError,
+    QueueFullError,
+    RevisionTimeoutError,
+    RevisionUnavailableError,
+    SpecError,
+    grpc_code_name_of,
+    status_code_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -15,6 +25,9 @@ from local.errors import ConflictError, NotFoundError, NotReadyError, SpecError,
         (NotFoundError("no revision"), 404, "NOT_FOUND"),
         (ConflictError("taken"), 409, "ALREADY_EXISTS"),
         (NotReadyError("starting"), 503, "UNAVAILABLE"),
+        (RevisionUnavailableError("replica died"), 503, "UNAVAILABLE"),
+        (QueueFullError("pending request queue full"), 503, "UNAVAILABLE"),
+        (RevisionTimeoutError("iris-predictor-00001", 2), 504, "DEADLINE_EXCEEDED"),
         (InvalidInput("bad"), 400, "INVALID_ARGUMENT"),
         (ModelNotFound("m"), 404, "NOT_FOUND"),
         (ModelNotReady("m"), 503, "UNAVAILABLE"),
@@ -25,3 +38,12 @@ from local.errors import ConflictError, NotFoundError, NotReadyError, SpecError,
 def test_status_and_grpc_code(error: BaseException, status: int, code: str) -> None:
     assert status_code_of(error) == status
     assert grpc_code_name_of(error) == code
+
+
+def test_the_timeout_error_reads_as_knatives_and_survives_pickling() -> None:
+    """It crosses Ray's process boundary (a predictor's timeout, raised in its replica)."""
+    import pickle
+
+    error = pickle.loads(pickle.dumps(RevisionTimeoutError("iris-predictor-00001", 2.5)))
+    assert str(error) == "request timeout: iris-predictor-00001 did not answer within its timeout of 2.5s"
+    assert (error.revision, error.timeout_s, status_code_of(error)) == ("iris-predictor-00001", 2.5, 504)

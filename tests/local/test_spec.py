@@ -503,6 +503,7 @@ def test_unhonoured_fields_does_not_report_honoured_fields() -> None:
         scaleTarget=5,
         containerConcurrency=10,
         canaryTrafficPercent=10,
+        timeout=30,  # Knative's revision timeout: honoured (local.limits)
         logger={"mode": "request", "url": "http://sink", "metadataHeaders": ["x"]},
         annotations={"autoscaling.knative.dev/window": "30s"},
         labels={"a": "b"},

@@ -273,3 +273,35 @@ def test_a_batch_is_retried_whole_and_counted_per_event() -> None:
 
     asyncio.run(scenario())
     assert len(calls) == 3 and len(sleep.delays) == 2
+
+
+def test_default_retries_ride_out_a_sink_restart_and_eight_attempts_did_not() -> None:
+    """The sink down for 15 s (killed, restarted on its port): nothing is lost with the defaults."""
+
+    def outage(max_attempts: int) -> tuple[int, int, float]:
+        clock = [0.0]
+
+        async def sleep(delay: float) -> None:
+            clock[0] += delay
+            await asyncio.sleep(0)
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            if clock[0] < 15.0:
+                raise httpx.ConnectError("refused", request=request)
+            return httpx.Response(200)
+
+        async def scenario() -> tuple[int, int, float]:
+            config = DeliveryConfig(url="http://sink/", max_attempts=max_attempts, workers=1)  # one clock
+            delivery = EventDelivery(config, sleep=sleep, transport=transport(answer))
+            await delivery.start()
+            for event in make_events(300):
+                delivery.submit(event)
+            stats = await delivery.close(drain_timeout=5)
+            assert stats.sent + stats.failed + stats.dropped == stats.produced == 300
+            return stats.sent, stats.failed, clock[0]
+
+        return asyncio.run(scenario())
+
+    sent, failed, waited = outage(DeliveryConfig(url="http://x/").max_attempts)
+    assert (sent, failed) == (300, 0) and waited >= 15.0
+    assert outage(8)[1] > 0  # 8 attempts gave up after 11.3 s of back-off
