@@ -93,8 +93,17 @@ def isvc_help(subcommand: str) -> str:
 class IsvcUp:
     """One ``isvc up`` session on a free port, with its own state and events databases in ``workdir``."""
 
-    def __init__(self, files: Sequence[Path], workdir: Path, port: int, sink: bool = False, reload: bool = False):
+    def __init__(
+        self,
+        files: Sequence[Path],
+        workdir: Path,
+        port: int,
+        sink: bool = False,
+        reload: bool = False,
+        sink_port: int | None = None,
+    ):
         self.files, self.workdir, self.port, self.sink, self.reload = list(files), workdir, port, sink, reload
+        self.sink_port = sink_port  # None: isvc up's default (SINK_PORT)
         self.log_path = workdir / f"isvc-up-{port}.log"
         self.events_db = workdir / f"events-{port}.db"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -111,6 +120,7 @@ class IsvcUp:
         cmd = [str(BIN / "isvc"), "up", *(a for f in self.files for a in ("-f", str(f)))]
         cmd += ["--port", str(self.port), "--grpc-port", "0", "--state", str(self.workdir / f"state-{self.port}.db")]
         cmd += ["--sink"] if self.sink else []
+        cmd += ["--sink-port", str(self.sink_port)] if self.sink and self.sink_port is not None else []
         cmd += ["--reload"] if self.reload else []
         environ = os.environ | {"ISVC_SINK_DB": f"sqlite:///{self.events_db}"} | (env or {})
         with self.log_path.open("wb") as log:
