@@ -84,6 +84,32 @@ class RevisionTimeoutError(IsvcError):
         return (type(self), (self.revision, self.timeout_s))
 
 
+class PayloadTooLargeError(IsvcError):
+    """A request larger than a limit on its way: ``ISVC_MAX_BODY_BYTES``, or the Ray hop's message size."""
+
+    status_code = 413
+
+
+RAY_MESSAGE_LIMIT_ENV = "RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH"
+
+
+def too_large_for_ray(exc: BaseException) -> BaseException:
+    """A handle call Ray's inter-replica gRPC refused as too large, as a 413 that says so; else ``exc``.
+
+    Under ``RAY_SERVE_THROUGHPUT_OPTIMIZED`` a handle call is one gRPC message, at most
+    ``RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH`` bytes (4 MiB by default: ``ray/serve/_private/constants.py``);
+    past it the caller gets ``grpc.aio.AioRpcError`` RESOURCE_EXHAUSTED, which would be a 500.
+    """
+    code = getattr(exc, "code", None)
+    if not callable(code) or getattr(code(), "name", None) != "RESOURCE_EXHAUSTED":
+        return exc
+    details = getattr(exc, "details", None)
+    reason = details() if callable(details) else str(exc)
+    return PayloadTooLargeError(
+        f"request too large for the local runtime's replica calls ({reason}); raise {RAY_MESSAGE_LIMIT_ENV}"
+    )
+
+
 def status_code_of(exc: BaseException) -> int:
     """The V2 status code of any error reaching the gateway: the kit's own, or KServe's (as its handlers map them)."""
     from kserve.errors import InvalidInput, ModelNotFound, ModelNotReady

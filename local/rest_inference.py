@@ -22,11 +22,11 @@ import orjson
 from kserve.constants.constants import INFERENCE_CONTENT_LENGTH_HEADER
 from kserve.errors import InvalidInput
 from kserve.model_repository import ModelRepository
-from kserve.protocol.dataplane import DataPlane
 from kserve.protocol.rest.v2_datamodels import InferenceRequest, InferenceResponse
 from pydantic import TypeAdapter, ValidationError
 
 from local.errors import status_code_of
+from predictors.checked_dataplane import CheckedDataPlane
 from predictors.serving import format_body_errors
 
 Protocol = Literal["v1", "v2"]
@@ -52,7 +52,9 @@ class RestInference:
     """Decode, call the model, encode: one instance per replica (the data plane holds no model)."""
 
     def __init__(self) -> None:
-        self._dataplane = DataPlane(model_registry=ModelRepository())
+        # The pods' checks (shapes, binary framing, the element limit of ISVC_MAX_TENSOR_ELEMENTS as this
+        # replica's environment sets it): predictors.checked_dataplane.
+        self._dataplane = CheckedDataPlane(model_registry=ModelRepository())
 
     def decode(self, protocol: Protocol, model_name: str, body: bytes, headers: dict[str, str]) -> tuple[Any, dict]:
         if protocol == "v1":

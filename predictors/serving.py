@@ -7,8 +7,13 @@
 * ``build_rest_app`` gives the very routes and exception handlers of that server as a fresh FastAPI
   app, for in-process tests and for embedding in another ASGI server.
 
-KServe answers a body that fails its pydantic model with FastAPI's 422 ``{"detail": ...}``; the kit
-answers 400 ``{"error": ...}`` as the V2 protocol asks (``install_v2_error_handlers``).
+Both decode with ``predictors.checked_dataplane.CheckedDataPlane`` and bound bodies with
+``predictors.request_guard.BodyLimit`` (limits from ``predictors.limits``, read once here); the pod's
+gRPC server takes ``max_body_bytes`` as its receive limit unless ``--grpc_max_receive_message_length``
+says otherwise. Errors are V2's ``{"error": ...}`` everywhere (``install_v2_error_handlers``): KServe
+answers a body that fails its pydantic model with FastAPI's 422 ``{"detail": ...}``, an unknown route
+with 404 ``{"detail": "Not Found"}`` and a wrong method with 405 ``{"detail": ...}``; the kit keeps
+those status codes (and the ``Allow`` header) with a V2 body, and a malformed body is 400.
 
 Shared by predictors and transformers; never imports ``local`` or ``ray``.
 """
@@ -25,6 +30,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, ORJSONResponse
+from starlette.exceptions import HTTPException
+
+from predictors.limits import RequestLimits, load_limits
 
 BIND_HOST_ENV = "ISVC_BIND_HOST"
 DEFAULT_BIND_HOST = "127.0.0.1"
@@ -74,52 +82,89 @@ async def _validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=400, content={"error": format_body_errors(exc.errors())})
 
 
+async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (unknown route 404, wrong method 405, unreadable body 400) with a V2 body."""
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no route {request.url.path}"
+    elif exc.status_code == 405:
+        detail = f"method {request.method} not allowed on {request.url.path}"
+    return JSONResponse(status_code=exc.status_code, content={"error": detail}, headers=exc.headers)
+
+
 def install_v2_error_handlers(app: FastAPI) -> None:
-    """Map a malformed body to V2's 400 ``{"error": ...}`` instead of FastAPI's 422."""
+    """Answer a malformed body (400), an unknown route (404) and a wrong method (405) with ``{"error": ...}``."""
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
+    app.add_exception_handler(HTTPException, _http_error_handler)
 
 
 def build_rest_app(
-    models: Sequence[Any] = (), predictor_config: Any = None, repository: Any = None, app: FastAPI | None = None
+    models: Sequence[Any] = (),
+    predictor_config: Any = None,
+    repository: Any = None,
+    app: FastAPI | None = None,
+    limits: RequestLimits | None = None,
+    dataplane_class: type | None = None,
 ) -> FastAPI:
     """KServe's REST server (V1, V2, /metrics, its error handlers) for these models, as a new app.
 
     Pass ``repository`` (a ``kserve.model_repository.ModelRepository``) to keep adding models later,
-    and ``app`` to mount the routes on an app that already has routes of its own (they match first).
+    and ``app`` to mount the routes on an app that already has routes of its own (they match first);
+    such an app adds ``BodyLimit`` itself, in front of its own middleware. ``limits``: read from the
+    environment when not given. ``dataplane_class``: a ``CheckedDataPlane`` subclass to decode with.
     """
     from kserve import context as kserve_context
     from kserve.model_repository import ModelRepository
-    from kserve.protocol.dataplane import DataPlane
     from kserve.protocol.model_repository_extension import ModelRepositoryExtension
     from kserve.protocol.rest.server import RESTServer
 
+    from predictors.checked_dataplane import CheckedDataPlane, version_routes
+    from predictors.request_guard import BodyLimit
+
+    limits = limits if limits is not None else load_limits()
     repository = repository if repository is not None else ModelRepository()
     for model in models:
         repository.update(model)
     if predictor_config is not None:
         kserve_context.set_predictor_config(predictor_config)
-    dataplane = DataPlane(model_registry=repository)
+    dataplane = (dataplane_class or CheckedDataPlane)(model_registry=repository, limits=limits)
     extension = ModelRepositoryExtension(model_registry=repository)
     rest = RESTServer("kserve.model_server:app", dataplane, extension, http_port=0)
     if app is None:
         app = FastAPI(
             title="isvc-kit model server", docs_url=None, redoc_url=None, default_response_class=ORJSONResponse
         )
+        app.add_middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)
+    app.include_router(version_routes(dataplane))
     rest._register_endpoints(app)
     rest._add_exception_handlers(app)
     install_v2_error_handlers(app)
     app.state.dataplane = dataplane
     app.state.model_repository_extension = extension
+    app.state.limits = limits
     return app
 
 
 def serve(models: Sequence[Any], args: argparse.Namespace) -> None:
     """Start KServe's ModelServer for these models as a pod would, bound to ``args.bind_host``."""
     from kserve import model_server
+    from kserve.constants.constants import MAX_GRPC_MESSAGE_LENGTH
 
-    install_v2_error_handlers(model_server.app)
+    from predictors.checked_dataplane import version_routes
+    from predictors.request_guard import BodyLimit
+
+    limits = load_limits()
+    receive = args.grpc_max_receive_message_length
+    if receive == MAX_GRPC_MESSAGE_LENGTH:  # KServe's default, not a choice: the kit's limit instead
+        receive = limits.max_body_bytes
+    app = model_server.app
+    install_v2_error_handlers(app)
+    app.add_middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)
     server = _BoundModelServer(
         bind_host=args.bind_host,
+        limits=limits,
+        grpc_receive_bytes=receive,
         http_port=args.http_port,
         grpc_port=args.grpc_port,
         workers=args.workers,
@@ -131,21 +176,27 @@ def serve(models: Sequence[Any], args: argparse.Namespace) -> None:
         access_log_format=args.access_log_format,
         predictor_config=predictor_config_from_args(args),
     )
+    app.include_router(version_routes(server.dataplane))  # before KServe's routes, added at start
     server.start(list(models))
 
 
 def _bound_model_server_class() -> type:
     from kserve import ModelServer
 
-    class BoundModelServer(ModelServer):  # type: ignore[misc]
-        """kserve.ModelServer whose REST and gRPC servers listen on one chosen address.
+    from predictors.checked_dataplane import CheckedDataPlane
+
+    class BoundModelServer(ModelServer):
+        """kserve.ModelServer whose REST and gRPC servers listen on one chosen address, decoding with checks.
 
         KServe hard-codes 0.0.0.0 and [::]; a pod wants that, a laptop does not.
         """
 
-        def __init__(self, bind_host: str, **kwargs: Any) -> None:
+        def __init__(self, bind_host: str, limits: RequestLimits, grpc_receive_bytes: int, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.bind_host = bind_host
+            self.grpc_receive_bytes = grpc_receive_bytes
+            # ModelServer.start hands self.dataplane to its REST and gRPC servers.
+            self.dataplane = CheckedDataPlane(model_registry=self.registered_models, limits=limits)
 
         async def _serve(self) -> None:
             if self._rest_server is not None:
@@ -153,6 +204,14 @@ def _bound_model_server_class() -> type:
             if self._grpc_server is not None:
                 # ModelServer.start appended the gRPC coroutine last; replace it by one on bind_host.
                 self.servers.pop().close()
+                options = self._grpc_server._kwargs
+                self._grpc_server._kwargs = {
+                    **options,
+                    "grpc_max_receive_message_length": self.grpc_receive_bytes,
+                    "grpc_max_send_message_length": max(
+                        options.get("grpc_max_send_message_length") or 0, self.grpc_receive_bytes
+                    ),
+                }
                 self.servers.append(_start_grpc(self._grpc_server, self.bind_host, self.max_threads))
             await asyncio.gather(*self.servers)
 

@@ -119,6 +119,16 @@ def pod_chain() -> Any:
         yield chain
 
 
+@pytest.fixture(scope="session")
+def grpc_pod_chain() -> Any:
+    """Predictor + transformer processes as KServe runs them by default: REST and gRPC both on."""
+    from local.processes import start_chain
+
+    args = ["--model_name=iris", f"--model_dir={IRIS_V1}"]
+    with start_chain("predictors.sklearn", args, "transformers.iris", args) as chain:
+        yield chain
+
+
 def iris_manifest(name: str = "iris", model_name: str = "iris", **annotations: str) -> str:
     """manifests/iris.yaml renamed, with extra metadata annotations (e.g. short Knative windows)."""
     import yaml

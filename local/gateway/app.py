@@ -1,8 +1,10 @@
 """The gateway's ASGI app: KServe's own V1/V2 routes plus a small InferenceService API.
 
-* Inference: KServe's ``register_v1_endpoints`` / ``register_v2_endpoints`` over a ``DataPlane`` whose
-  models are ``IsvcModel`` s; ``/v2/models/{m}/versions/{revision}/infer`` pins a revision (404 if it
-  is not deployed). JSON bodies are accepted whatever their Content-Type.
+* Inference: KServe's ``register_v1_endpoints`` / ``register_v2_endpoints`` over a data plane
+  (``local.gateway.versions.GatewayDataPlane``, KServe's with the kit's input checks) whose models are
+  ``IsvcModel`` s; ``/v2/models/{m}/versions/{revision}/infer`` pins a revision (404 if it is not
+  deployed). JSON bodies are accepted whatever their Content-Type; a body over ``ISVC_MAX_BODY_BYTES``
+  is 413 (``predictors.request_guard.BodyLimit``, in front of everything).
 * API (kubectl-shaped): ``GET|POST /apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices``
   and ``GET|DELETE .../inferenceservices/{name}``; POST takes the YAML text.
 * Errors: the kit's ``IsvcError`` tree -> ``{"error": ...}`` with its status code, in one handler.
@@ -18,12 +20,14 @@ from fastapi.responses import JSONResponse, ORJSONResponse
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from local.errors import IsvcError, NotFoundError, SpecError
+from local.errors import IsvcError, SpecError
 from local.gateway import metrics
 from local.gateway.controller import Controller
 from local.gateway.fast_path import FastInferencePath
 from local.gateway.inference_log import InferenceLogMiddleware
+from local.gateway.versions import GatewayDataPlane
 from local.spec import load_documents
+from predictors.request_guard import BodyLimit
 
 API_PREFIX = "/apis/serving.kserve.io/v1beta1"
 
@@ -149,9 +153,7 @@ def _versioned_router(controller: Controller, app: FastAPI) -> APIRouter:
 
         dataplane = app.state.dataplane
         model = await dataplane.get_model(model_name)
-        revision = version if version.startswith(getattr(model, "service", "")) else None
-        if revision is None:
-            raise NotFoundError(f"model {model_name!r} has no version {version!r}; use a revision name")
+        revision = await dataplane.resolve_version(model_name, version)  # 404 unless a deployed revision
         headers = dict(request.headers)
         raw: bytes | InferenceRequest = await request.body()
         if "inference-header-content-length" not in headers:  # a JSON body, parsed as KServe's route does
@@ -183,11 +185,13 @@ def build_gateway_app(controller: Controller) -> FastAPI:
     app.include_router(_api_router(controller, background))
     app.include_router(_revisions_router(controller))
     app.include_router(_versioned_router(controller, app))
-    build_rest_app(repository=controller.repository, app=app)
+    build_rest_app(repository=controller.repository, app=app, dataplane_class=GatewayDataPlane)
     app.add_exception_handler(IsvcError, _isvc_error_handler)
     app.add_middleware(JSONBodyMiddleware)
     app.add_middleware(FastInferencePath, model_for=controller.repository.get_model)
     app.add_middleware(InferenceLogMiddleware, logger_for=controller.logger_for)
+    # Outermost: a body over the limit is refused before the fast path or the logger reads it.
+    app.add_middleware(BodyLimit, max_body_bytes=app.state.limits.max_body_bytes)
     app.state.controller = controller
     metrics.expose_gateway(controller)
     from local.console.routes import include_console  # /console: the operations console (docs/console.md)

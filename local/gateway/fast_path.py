@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from local.errors import status_code_of
+from local.errors import status_code_of, too_large_for_ray
 
 FAST_PATH = re.compile(r"^/v2/models/([^/]+)/infer$|^/v1/models/([^/:]+):predict$")
 
@@ -46,7 +46,8 @@ class FastInferencePath:
         protocol = "v2" if match.group(1) else "v1"
         try:
             status, content, response_headers = await model.infer_rest(protocol, body, headers)
-        except Exception as exc:
+        except Exception as raised:
+            exc = too_large_for_ray(raised)
             status, content = status_code_of(exc), orjson.dumps({"error": str(exc)})
             response_headers = {"content-type": "application/json"}
         raw_headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response_headers.items()]

@@ -116,9 +116,10 @@ async def _grpc_server(app: Any, options: GatewayOptions) -> None:
 
     from predictors.serving import _start_grpc
 
+    max_bytes = app.state.limits.max_body_bytes  # ISVC_MAX_BODY_BYTES (predictors.limits), as for REST
     limits = {
-        "grpc_max_send_message_length": MAX_GRPC_MESSAGE_LENGTH,
-        "grpc_max_receive_message_length": MAX_GRPC_MESSAGE_LENGTH,
+        "grpc_max_send_message_length": max(MAX_GRPC_MESSAGE_LENGTH, max_bytes),
+        "grpc_max_receive_message_length": max_bytes,
     }
     grpc = GRPCServer(
         options.grpc_port or DEFAULT_GRPC_PORT, app.state.dataplane, app.state.model_repository_extension, limits
@@ -131,12 +132,13 @@ def _kit_exception_interceptor() -> Any:
     import grpc as grpc_module
     from kserve.protocol.grpc.interceptors import ExceptionToStatusInterceptor
 
-    from local.errors import IsvcError, grpc_code_name_of
+    from local.errors import IsvcError, grpc_code_name_of, too_large_for_ray
 
     class KitExceptionToStatusInterceptor(ExceptionToStatusInterceptor):
         async def handle_exception(self, ex: Exception, request: Any, context: Any, method_name: str) -> None:
-            if isinstance(ex, IsvcError):
-                await context.abort(getattr(grpc_module.StatusCode, grpc_code_name_of(ex)), str(ex))
+            error = too_large_for_ray(ex)
+            if isinstance(error, IsvcError):
+                await context.abort(getattr(grpc_module.StatusCode, grpc_code_name_of(error)), str(error))
             await super().handle_exception(ex, request, context, method_name)
 
     return KitExceptionToStatusInterceptor()

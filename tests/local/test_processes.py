@@ -65,7 +65,7 @@ BAD: list[tuple[str, Any, int, str]] = [
     ("/v2/models/iris/infer", v2_tensor_request([[1.0, 2.0, 3.0]]), 400, "expected 4 features"),
     ("/v2/models/iris/infer", {"inputs": "bad"}, 400, "inputs"),
     ("/v2/models/nope/infer", v2_tensor_request([[1.0, 2.0, 3.0, 0.5]]), 404, "nope"),
-    ("/v2/models/iris/versions/9/infer", v2_tensor_request([[1.0, 2.0, 3.0, 0.5]]), 501, ""),
+    ("/v2/models/iris/versions/9/infer", v2_tensor_request([[1.0, 2.0, 3.0, 0.5]]), 404, "has no version '9'"),
 ]
 
 

@@ -1,7 +1,7 @@
 """The sklearn predictor in-process: KServe's V1 and V2 routes, metadata and every bad input.
 
-Error codes follow KServe's data plane: InvalidInput -> 400, ModelNotFound -> 404, versioned
-paths -> 501 (KServe 0.21's v2_endpoints raise NotImplementedError for model_version).
+Error codes follow KServe's data plane: InvalidInput -> 400, ModelNotFound -> 404; a versioned path
+is 404 too (a pod serves no versions: ``predictors.checked_dataplane``; KServe 0.21 answers 501).
 """
 
 from __future__ import annotations
@@ -146,11 +146,15 @@ def test_v1_bad_input_is_400_naming_the_problem(predictor_client: Any, body: Any
     assert message in response.json()["error"]
 
 
-def test_unknown_model_is_404_and_versions_501(predictor_client: Any) -> None:
+def test_unknown_model_and_versions_are_404(predictor_client: Any) -> None:
     missing = post_json(predictor_client, "/v2/models/nope/infer", v2_tensor_request(ROWS))
     assert missing.status_code == 404 and "nope" in missing.json()["error"]
     versioned = post_json(predictor_client, "/v2/models/iris/versions/1/infer", v2_tensor_request(ROWS))
-    assert versioned.status_code == 501
+    assert versioned.status_code == 404 and "has no version '1'" in versioned.json()["error"]
+    for path in ("/v2/models/iris/versions/1", "/v2/models/iris/versions/1/ready"):
+        assert predictor_client.get(path).status_code == 404
+    unknown_model = predictor_client.get("/v2/models/nope/versions/1")
+    assert unknown_model.status_code == 404 and "nope" in unknown_model.json()["error"]
 
 
 def test_server_keeps_serving_after_errors(predictor_client: Any) -> None:
