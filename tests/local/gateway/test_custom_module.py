@@ -1,4 +1,4 @@
-"""A KServe user's custom predictor module, unchanged (it ends with ``ModelServer().start([model])``), served locally."""
+"""A KServe user's custom predictor module, unchanged (it ends with ``ModelServer().start([model])``), served."""
 
 from __future__ import annotations
 
