@@ -34,6 +34,7 @@ from bench import load, manifests, procs
 from local.processes import ComponentProcess, free_port
 
 RESULTS = Path(__file__).resolve().parent / "results"
+IDLE_LEAVES = {"Thread.run", "_run_once", "Runner.run", "_worker", "run_forever", "run_until_complete"}
 BARE_ARGS = ["--model_name=iris", "--model_dir=models/iris/v1", "--enable_grpc=false"]
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("idle (event loop waiting)", ("EpollSelector.select", "Worker.main_loop", "select (selectors")),
@@ -58,8 +59,11 @@ def breakdown(raw: str, rate_hz: float, requests: int) -> dict[str, float]:
         if not stack or not count.isdigit():
             continue
         frames = stack.split(";")
-        if frames[-1].startswith("Thread.run") or frames[-1].startswith("_run_once"):
-            category = CATEGORIES[0][0]  # a loop running native code: waiting (uvloop, grpc's poller)
+        leaf = frames[-1].split(" (")[0]
+        if leaf in IDLE_LEAVES:
+            category = CATEGORIES[0][0]  # a loop or pool thread in native code: waiting (uvloop, grpc, queue)
+        elif leaf == "DefaultDialect.do_commit":
+            category = "waiting on disk (SQLite commit, fsync)"
         else:
             category = next(
                 (name for frame in reversed(frames) for name, keys in CATEGORIES if any(k in frame for k in keys)),
