@@ -129,9 +129,12 @@ def start_chain(
     transformer_module: str | None = None,
     transformer_args: Sequence[str] = (),
     transformer_port: int | None = None,
+    predictor_port: int | None = None,
 ) -> Iterator[Chain]:
     """Start predictor (and transformer) processes, yield them ready, always stop them."""
     predictor = ComponentProcess(predictor_module, predictor_args)
+    if predictor_port is not None:
+        predictor.http_port = predictor_port
     transformer = None
     if transformer_module is not None:
         transformer = ComponentProcess(

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,12 +78,19 @@ def http_server(app: Any, options: GatewayOptions) -> Any:
     return uvicorn.Server(config)
 
 
-async def serve_gateway(app: Any, options: GatewayOptions, server: Any = None) -> None:
-    """Serve HTTP (and gRPC) until the HTTP server exits (Ctrl-C, or ``server.should_exit``)."""
+async def serve_gateway(
+    app: Any, options: GatewayOptions, server: Any = None, after_start: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Serve HTTP (and gRPC) until the HTTP server exits (Ctrl-C, or ``server.should_exit``).
+
+    ``after_start`` runs on the gateway's loop once the HTTP server listens (its errors are ignored).
+    """
     server = server or http_server(app, options)
     tasks = [asyncio.create_task(server.serve())]
     if options.grpc_port:
         tasks.append(asyncio.create_task(_grpc_server(app, options)))
+    if after_start is not None:
+        tasks.append(asyncio.create_task(_after_started(server, after_start)))
     try:
         await tasks[0]
     finally:
@@ -95,6 +102,13 @@ async def serve_gateway(app: Any, options: GatewayOptions, server: Any = None) -
                 await task
         with contextlib.suppress(Exception):  # bounded: a stuck delivery must not keep the process up
             await asyncio.wait_for(_drain(app), DRAIN_TIMEOUT_S)
+
+
+async def _after_started(server: Any, action: Callable[[], Awaitable[None]]) -> None:
+    while not server.started:
+        await asyncio.sleep(0.02)
+    with contextlib.suppress(Exception):
+        await action()
 
 
 async def _drain(app: Any) -> None:
@@ -161,7 +175,9 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any =
         lock.acquire(host=options.host, port=options.port, grpc_port=options.grpc_port)
     stopper = Stopper(log)
     stopper.install()
-    runtime = RayRuntime(address=options.ray_address, state_dir=state_dir)
+    runtime = RayRuntime(
+        address=options.ray_address, state_dir=state_dir, preload=spec_modules([s for _, s in options.services])
+    )
     stopper.force_actions.append(lambda: runtime.head.kill() if runtime.head is not None else None)
     sink = None
     reloader = None
@@ -198,11 +214,15 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any =
             f"gateway at http://{options.host}:{options.port} ({grpc}), "
             f"up in {time.monotonic() - started:.1f}s; Ctrl-C stops"
         )
-        for name in controller.services:
-            log(sample_request(controller, name))
+
+        async def announce() -> None:  # on the gateway's loop, where the Ray handles live
+            for name in list(controller.services):
+                log(await sample_request(controller, name))
+            sys.stdout.flush()
+
         sys.stdout.flush()
         stopper.server = server
-        run_loop(serve_gateway(app, options, server))
+        run_loop(serve_gateway(app, options, server, after_start=announce))
         if not stopper.requested:
             code = 1  # the HTTP server ended by itself (it could not bind, or failed)
     except KeyboardInterrupt:
@@ -265,7 +285,30 @@ def _stop_process(process: Any, timeout_s: float = 10.0) -> None:
         process.wait(timeout=5)
 
 
-def sample_request(controller: Any, name: str) -> str:
+def spec_modules(services: Sequence[Any]) -> list[str]:
+    """The entrypoint modules the components of ``services`` run (model formats map to the kit's predictors)."""
+    from local.errors import SpecError
+    from local.spec import entrypoint_of
+
+    modules: list[str] = []
+    for service in services:
+        for name, component in service.components().items():
+            try:
+                module = entrypoint_of(component, f"spec.{name}", service.name).module
+            except SpecError:
+                continue  # reported when it is applied
+            if module not in modules:
+                modules.append(module)
+    return modules
+
+
+async def sample_request(controller: Any, name: str) -> str:
+    """The request to paste for service ``name``, shaped by its model's V2 metadata (asked of a replica)."""
     from local.samples import curl_example
 
-    return f"try:\n  {curl_example(controller.base_url, controller.get(name).model.name)}"
+    model = controller.get(name).model
+    try:
+        inputs = await asyncio.wait_for(model.get_input_types(), timeout=10)
+    except Exception:  # no ready revision (at zero, failed): the metadata URL instead
+        inputs = []
+    return f"try:\n  {curl_example(controller.base_url, model.name, inputs)}"

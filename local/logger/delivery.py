@@ -2,10 +2,10 @@
 
 Inference must never wait for or fail because of logging: :meth:`EventDelivery.submit` only does a
 ``put_nowait`` on a bounded queue (via the delivery's loop when called from another thread) and counts
-a drop when it is full. ``workers`` asyncio tasks POST the events with one shared client
+a drop when it is full. One collector task makes batches and up to ``workers`` POSTs run at once with one shared client
 (``local.logger.posting``: aiohttp, or an injected httpx transport), retrying connection errors,
 timeouts, 429 and 5xx with exponential back-off (a sink that is briefly down loses nothing); any other
-status is a permanent failure. Under load a worker takes every event queued within ``linger_s`` of the
+status is a permanent failure. The collector takes every event queued within ``linger_s`` of the
 first (up to ``batch_size``) and sends them in one POST in CloudEvents' HTTP batch mode
 (``application/cloudevents-batch+json``: the same events, structured, ``data_base64`` byte for byte),
 which the kit's sink accepts: one POST per event (KServe's agent's way) cannot keep up with four events
@@ -45,11 +45,11 @@ class DeliveryConfig:
     queue_size: int = 10_000
     """Events buffered in memory; beyond this, new events are dropped (and counted)."""
     workers: int = 4
-    """Concurrent posters."""
+    """POSTs in flight at most (one collector makes the batches)."""
     batch_size: int = 128
     """Most events sent in one POST (batch mode); 1 sends each event alone in binary mode."""
-    linger_s: float = 0.02
-    """In batch mode, how long a poster waits for more events after the first (fewer, larger POSTs)."""
+    linger_s: float = 0.05
+    """In batch mode, how long the collector waits for more events after the first (fewer, larger POSTs)."""
     max_attempts: int = 16
     """Attempts per event, the first included, before it counts as failed. With the back-off below
     (0.1 s doubling, capped at 5 s) 16 attempts wait 51 s in all: a sink that is restarted (down 10 s
@@ -114,6 +114,8 @@ class EventDelivery:
         }
         self._queue: asyncio.Queue[BinaryEvent] = asyncio.Queue(maxsize=config.queue_size)
         self._tasks: list[asyncio.Task[None]] = []
+        self._posting: dict[asyncio.Task[None], int] = {}  # POSTs in flight (events each), held until done
+        self._slots = asyncio.Semaphore(config.workers)
         self._client: Poster | None = None
         self._closing = False
         self._batch_mode = config.batch_size > 1
@@ -128,7 +130,8 @@ class EventDelivery:
             return
         self._loop = asyncio.get_running_loop()
         self._client = make_poster(self.config.timeout, self._transport)
-        self._tasks = [asyncio.create_task(self._worker(), name=f"isvc-logger-{i}") for i in range(self.config.workers)]
+        self._slots = asyncio.Semaphore(self.config.workers)
+        self._tasks = [asyncio.create_task(self._collect(), name="isvc-logger-collector")]
 
     def submit(self, event: BinaryEvent) -> bool:
         """Queue ``event`` without waiting; False (and a counted drop) if the queue is full or closing.
@@ -165,10 +168,13 @@ class EventDelivery:
         if self._tasks:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._queue.join(), timeout=drain_timeout)
-            for task in self._tasks:
+            tasks = [*self._tasks, *self._posting]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._count("dropped", sum(self._posting.values()))  # cancelled before they began
             self._tasks = []
+            self._posting.clear()
         abandoned = 0
         while not self._queue.empty():
             self._queue.get_nowait()
@@ -180,31 +186,52 @@ class EventDelivery:
             self._client = None
         return self.stats()
 
-    async def _worker(self) -> None:
+    async def _collect(self) -> None:
+        """Gather a batch (what is queued within ``linger_s`` of its first event), hand it to a poster.
+
+        One collector makes the batches, so under load a POST carries what arrived during one linger
+        window instead of each of ``workers`` posters sending a few events; at most ``workers`` POSTs
+        are in flight, and the next batch gathers while they are.
+        """
         while True:
-            events = [await self._queue.get()]
-            if self._batch_mode and self.config.linger_s > 0 and self._queue.qsize() < self.config.batch_size:
-                try:
-                    await asyncio.sleep(self.config.linger_s)  # inference never waits for this: it only queues
-                except asyncio.CancelledError:
-                    self._count("dropped")
-                    self._queue.task_done()
-                    raise
-            while len(events) < self.config.batch_size and not self._queue.empty():
-                events.append(self._queue.get_nowait())
+            await self._slots.acquire()  # a free poster first: events wait in the bounded queue, not here
             try:
-                outcomes = await self._deliver_many(events)
+                events = [await self._queue.get()]
             except asyncio.CancelledError:
-                self._count("dropped", len(events))  # cancelled mid-delivery by close(): abandoned
-                for _ in events:
-                    self._queue.task_done()
+                self._slots.release()
                 raise
-            except Exception:  # never let one batch kill a poster
-                log.exception("%d inference-log event(s) could not be delivered", len(events))
-                outcomes = ["failed"] * len(events)
-            for outcome in outcomes:
-                self._count(outcome)
+            try:
+                if self._batch_mode and self.config.linger_s > 0 and self._queue.qsize() < self.config.batch_size:
+                    await asyncio.sleep(self.config.linger_s)  # inference never waits for this: it only queues
+            except asyncio.CancelledError:
+                self._slots.release()
+                self._count("dropped", len(events))
                 self._queue.task_done()
+                raise
+            size = self.config.batch_size if self._batch_mode else 1
+            while len(events) < size and not self._queue.empty():
+                events.append(self._queue.get_nowait())
+            task = asyncio.create_task(self._post_batch(events), name="isvc-logger-post")
+            self._posting[task] = len(events)
+
+    async def _post_batch(self, events: list[BinaryEvent]) -> None:
+        task = asyncio.current_task()
+        try:
+            outcomes = await self._deliver_many(events)
+        except asyncio.CancelledError:
+            self._count("dropped", len(events))  # cancelled mid-delivery by close(): abandoned
+            for _ in events:
+                self._queue.task_done()
+            raise
+        except Exception:  # never let one batch kill delivery
+            log.exception("%d inference-log event(s) could not be delivered", len(events))
+            outcomes = ["failed"] * len(events)
+        finally:
+            self._slots.release()
+            self._posting.pop(task, None)  # type: ignore[arg-type]
+        for outcome in outcomes:
+            self._count(outcome)
+            self._queue.task_done()
 
     async def _deliver_many(self, events: list[BinaryEvent]) -> list[str]:
         if len(events) == 1 or not self._batch_mode:

@@ -30,7 +30,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
 RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
-CE_ID_HEADER = "Ce-Id"
 DEFAULT_SINK_URL = "http://127.0.0.1:8099/"
 """Where events go when ``logger.url`` is not set (``isvc sink`` listens there by default)."""
 
@@ -126,10 +125,6 @@ def header_items(headers: Headers) -> list[tuple[str, str]]:
     return [(str(k), str(v)) for k, v in headers]
 
 
-def _first(items: list[tuple[str, str]], canonical: str) -> str:
-    return next((value for name, value in items if canonical_header_key(name) == canonical), "")
-
-
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, as Go's CloudEvents SDK writes ``ce-time``."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -212,15 +207,23 @@ class InferenceRecord:
     def from_request(
         cls, context: EventContext, headers: Headers, *, new_id: Callable[[], str] = lambda: str(uuid.uuid4())
     ) -> InferenceRecord:
-        items = header_items(headers)
         metadata: dict[str, list[str]] = {}
-        selected = set(context.metadata_headers)
-        for name, value in items:
-            key = canonical_header_key(name)
-            if key in selected:  # case-sensitive, like slices.Contains over Go's canonical keys
-                metadata.setdefault(key, []).append(value)
-        event_id = _first(items, CE_ID_HEADER) or new_id()
-        return cls(context, event_id, _first(items, "Content-Type"), metadata)
+        selected = context.metadata_headers
+        event_id: str | None = None
+        content_type: str | None = None
+        # One pass. A name's canonical form is "Ce-Id" (or "Content-Type") exactly when it equals it
+        # ignoring case, so the two lookups need no canonicalisation; the selected headers do.
+        for name, value in header_items(headers):
+            lowered = name.lower()
+            if lowered == "ce-id":
+                event_id = value if event_id is None else event_id
+            elif lowered == "content-type":
+                content_type = value if content_type is None else content_type
+            if selected:
+                key = canonical_header_key(name)
+                if key in selected:  # case-sensitive, like slices.Contains over Go's canonical keys
+                    metadata.setdefault(key, []).append(value)
+        return cls(context, event_id or new_id(), content_type or "", metadata)
 
     def event(self, ce_type: str, body: bytes, time: datetime | None = None) -> BinaryEvent:
         ctx = self.context

@@ -1,5 +1,8 @@
 """Heavy imports for idle Ray workers only: the last of ``RAY_preload_python_modules``.
 
+What it imports: the entrypoint modules of the specs ``isvc up`` was started with
+(``ISVC_PRELOAD_MODULES``), then scikit-learn's estimators (the kit's default model format).
+
 Ray imports the preload modules in every worker it starts, the Serve controller's included. The
 estimators of scikit-learn (``sklearn.linear_model`` alone: 0.7 s and 74 MiB here) are imported only
 when a model is unpickled, so a replica's constructor pays them on the cold-start path unless its
@@ -15,6 +18,7 @@ Importing this module anywhere else has no effect: the thread only acts in a ``r
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 import time
 from pathlib import Path
@@ -22,6 +26,7 @@ from pathlib import Path
 IDLE_TITLE = b"ray::IDLE"
 SETTLE_S = 1.5  # long enough for the raylet to lease the worker it prestarted for the controller
 HEAVY_MODULES = ("sklearn.linear_model", "sklearn.ensemble")
+PRELOAD_ENV = "ISVC_PRELOAD_MODULES"  # set by local.ray_layer.runtime for the head's processes
 
 
 def is_idle_worker() -> bool:
@@ -31,17 +36,24 @@ def is_idle_worker() -> bool:
         return False
 
 
-def warm(modules: tuple[str, ...] = HEAVY_MODULES, settle_s: float = SETTLE_S) -> list[str]:
-    """Import ``modules`` if this process is still an idle Ray worker after ``settle_s``; what was imported."""
+def spec_modules() -> tuple[str, ...]:
+    """The applied specs' entrypoint modules (``ISVC_PRELOAD_MODULES``, comma-separated)."""
+    return tuple(name for name in os.environ.get(PRELOAD_ENV, "").split(",") if name.strip())
+
+
+def warm(modules: tuple[str, ...] | None = None, settle_s: float = SETTLE_S) -> list[str]:
+    """Import ``modules`` (default: the specs' modules, then scikit-learn's estimators) if this process
+    is still an idle Ray worker after ``settle_s``; what was imported. A module that fails to import,
+    whatever the error, is skipped: its replica will report the error itself."""
     time.sleep(settle_s)
     if not is_idle_worker():
         return []
     imported = []
-    for name in modules:
+    for name in modules if modules is not None else (*spec_modules(), *HEAVY_MODULES):
         try:
             importlib.import_module(name)
             imported.append(name)
-        except ImportError:
+        except Exception:
             pass
     return imported
 

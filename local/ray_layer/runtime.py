@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 DEPLOY_TIMEOUT_S = 180.0
 
 # Read by Ray at import time in every Ray process: set before ray.init().
+PRELOAD_ENV = "ISVC_PRELOAD_MODULES"
 RAY_ENV_DEFAULTS = {
     "RAY_SERVE_ENABLE_DIRECT_INGRESS": "0",
     # Handle calls over gRPC, user code and router on the replica's loop: halves a handle hop here
@@ -52,9 +53,10 @@ RAY_ENV_DEFAULTS = {
     # local.ray_layer.preload adds scikit-learn's estimators (imported at unpickling, not by
     # predictors.sklearn) in idle workers only: a replica's constructor keeps the model load alone
     # (1.48 -> 0.15 s here) and the Serve controller does not carry them (74 MiB).
-    "RAY_preload_python_modules": (
-        "ray.serve,kserve,local.ray_layer.replica,predictors.sklearn,transformers.iris,local.ray_layer.preload"
-    ),
+    # The applied specs' own modules (ISVC_PRELOAD_MODULES, set by ``RayRuntime(preload=...)``) are
+    # imported by local.ray_layer.preload too, guarded: a user's module that fails to import must not
+    # kill a worker (Ray's preload catches ImportError only).
+    "RAY_preload_python_modules": "ray.serve,kserve,local.ray_layer.replica,local.ray_layer.preload",
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_SERVE_LOG_TO_STDERR": "0",
     "RAY_DEDUP_LOGS": "1",
@@ -80,11 +82,20 @@ class RevisionStatus:
 class RayRuntime:
     """A local Ray instance with Serve started and no HTTP proxy."""
 
-    def __init__(self, num_cpus: int | None = None, address: str | None = None, state_dir: Path | None = None):
+    def __init__(
+        self,
+        num_cpus: int | None = None,
+        address: str | None = None,
+        state_dir: Path | None = None,
+        preload: Sequence[str] = (),
+    ):
         """``address`` (or ``RAY_ADDRESS``): an existing Ray cluster; otherwise a local head is started.
 
         ``state_dir`` holds the Ray token (``ray-token``); default ``$ISVC_STATE_DIR`` or ``.isvc``.
+        ``preload``: the entrypoint modules of the specs about to be applied, imported by idle workers
+        ahead of their replicas (``local.ray_layer.preload``).
         """
+        self.preload = tuple(dict.fromkeys(preload))
         self.num_cpus = num_cpus
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.state_dir = state_dir or Path(os.environ.get("ISVC_STATE_DIR", ".isvc"))
@@ -104,6 +115,8 @@ class RayRuntime:
         """Token auth on; a local loopback head unless an address is given; then Serve without HTTP proxy."""
         for key, value in RAY_ENV_DEFAULTS.items():
             os.environ.setdefault(key, value)
+        if self.preload:
+            os.environ[PRELOAD_ENV] = ",".join(self.preload)
         from local.ray_layer.head import LocalHead, attach_to, ensure_token, use_token
 
         use_token(ensure_token(self.state_dir))

@@ -2,8 +2,8 @@
 
 Without its GCS or raylet nothing can be served, and Ray's own reaction is slow: with the GCS gone,
 every call to Serve hangs, and 60 s later the driver's core worker ends the process ("Failed to connect
-to GCS within 60 seconds", ``gcs_rpc_server_reconnect_timeout_s``). ``RayWatch`` is a daemon thread that asks a ``check`` every ``interval_s`` and calls
-``on_lost(reason)`` once when it answers a reason:
+to GCS within 60 seconds", ``gcs_rpc_server_reconnect_timeout_s``). ``RayWatch`` is a daemon thread
+that asks a ``check`` every ``interval_s`` and calls ``on_lost(reason)`` once when it answers a reason:
 
 * a head of the runtime's own (``LocalHead.lost``): its GCS or raylet process exited (they are
   children of ``isvc up``, so this is a ``poll`` of each, no Ray call);

@@ -10,7 +10,6 @@ KServe's agent logs any other status as an error. ``GET /healthz`` for probes. M
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -77,7 +76,7 @@ def create_app(
         except BadEvent as exc:
             return _error(400, str(exc))
         try:
-            await asyncio.gather(*(writer.write(row) for row in rows))
+            await writer.write_many(rows)
         except SinkBusy as exc:
             log.warning("%d event(s) refused: %s", len(rows), exc)
             response = _error(503, "the event sink is busy; retry later")

@@ -124,6 +124,8 @@ class EventStore:
         self.metadata = MetaData()
         self.table = events_table(self.metadata, table)
         self.commits = 0
+        dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
+        self._insert: Any = dialect.insert(self.table).on_conflict_do_nothing(index_elements=["id", "source", "type"])
         if create:
             self.metadata.create_all(self.engine)
 
@@ -132,10 +134,13 @@ class EventStore:
         if not rows:
             return 0
         values = [_row_values(row) for row in rows]
-        dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
-        statement: Any = dialect.insert(self.table).on_conflict_do_nothing(index_elements=["id", "source", "type"])
         with self.engine.begin() as connection:
-            inserted = len(connection.execute(statement.returning(self.table.c.seq), values).all())
+            if self.engine.dialect.name == "sqlite":
+                # One executemany without RETURNING (a third cheaper per event here): sqlite3's rowcount
+                # sums what each insert added, 0 for a duplicate.
+                inserted = int(connection.execute(self._insert, values).rowcount)
+            else:  # psycopg reports no rowcount for an executemany: count what RETURNING gives back
+                inserted = len(connection.execute(self._insert.returning(self.table.c.seq), values).all())
         self.commits += 1
         return inserted
 

@@ -1,9 +1,9 @@
 """Group commit: many concurrent requests, one transaction per batch, each acknowledged after its commit.
 
-Handlers ``await writer.write(row)``; a single writer task takes whatever has queued up (at most
-``max_batch``), commits it in a worker thread, then resolves every waiter at once. While one batch
-commits, the next one gathers, so throughput grows with concurrency while each acknowledgement still
-means "durably stored". Must not import ``ray`` or a web framework.
+Handlers ``await writer.write_many(rows)`` (one waiter per request); a single writer task takes
+whatever has queued up (at most ``max_batch``), commits it in a worker thread, then resolves every
+waiter at once. While one batch commits, the next one gathers, so throughput grows with concurrency
+while each acknowledgement still means "durably stored". Must not import ``ray`` or a web framework.
 
 Bounded everywhere: the queue holds at most ``queue_size`` rows; a row that finds it full waits for room
 at most ``admit_timeout_s``, then ``write`` raises ``SinkBusy`` and the receiver answers 503 with
@@ -24,8 +24,29 @@ from local.sink.store import EventRow, EventStore
 
 log = logging.getLogger(__name__)
 
-_Item = tuple[EventRow, asyncio.Future[None]]
 BATCH_HISTORY = 1024
+
+
+class _Ticket:
+    """One caller's rows (a POST's events): done when the last is committed, failed if any batch failed."""
+
+    __slots__ = ("done", "remaining")
+
+    def __init__(self, done: asyncio.Future[None], rows: int) -> None:
+        self.done = done
+        self.remaining = rows
+
+    def settle(self, outcome: BaseException | None) -> None:
+        self.remaining -= 1
+        if self.done.done():
+            return
+        if outcome is not None:
+            self.done.set_exception(outcome)
+        elif self.remaining == 0:
+            self.done.set_result(None)
+
+
+_Item = tuple[EventRow, _Ticket]
 
 
 class WriterClosed(RuntimeError):
@@ -57,15 +78,30 @@ class GroupCommitWriter:
 
     async def write(self, row: EventRow) -> None:
         """Return once ``row`` is committed; raise if its batch failed or the queue stayed full (503)."""
+        await self.write_many([row])
+
+    async def write_many(self, rows: list[EventRow]) -> None:
+        """Return once every row is committed; raise if a batch holding one failed or the queue stayed full.
+
+        One future for all of them (a batch POST of 128 events is one waiter, not 128). Rows queued
+        before the queue stayed full are still committed: the sender's retry stores nothing twice.
+        """
         if self._task is None or self._task.done():
             raise WriterClosed("the sink writer is not running")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        try:
-            await asyncio.wait_for(self._queue.put((row, done)), self.admit_timeout_s)
-        except TimeoutError:
-            self.refused_rows += 1
-            raise SinkBusy(f"the sink's queue stayed full for {self.admit_timeout_s:g}s") from None
-        await done
+        if not rows:
+            return
+        ticket = _Ticket(asyncio.get_running_loop().create_future(), len(rows))
+        for index, row in enumerate(rows):
+            try:
+                self._queue.put_nowait((row, ticket))
+            except asyncio.QueueFull:
+                try:
+                    await asyncio.wait_for(self._queue.put((row, ticket)), self.admit_timeout_s)
+                except TimeoutError:
+                    self.refused_rows += len(rows) - index
+                    ticket.done.cancel()  # nobody waits any more: the queued rows settle into nothing
+                    raise SinkBusy(f"the sink's queue stayed full for {self.admit_timeout_s:g}s") from None
+        await ticket.done
 
     async def close(self) -> None:
         """Commit everything already queued, then stop."""
@@ -91,10 +127,6 @@ class GroupCommitWriter:
             except Exception as exc:
                 log.exception("could not commit a batch of %d events", len(batch))
                 outcome = exc
-            for _, done in batch:
-                if not done.done():
-                    if outcome is None:
-                        done.set_result(None)
-                    else:
-                        done.set_exception(outcome)
+            for _, ticket in batch:
+                ticket.settle(outcome)
                 self._queue.task_done()

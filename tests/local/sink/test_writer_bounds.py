@@ -108,3 +108,29 @@ def test_the_receiver_answers_503_with_retry_after_when_the_writer_is_full(tmp_p
         assert store.count() == 2
     finally:
         store.dispose()
+
+
+def test_write_many_is_one_waiter_settled_by_the_last_commit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    from datetime import UTC, datetime
+
+    from local.sink.store import EventRow, EventStore
+    from local.sink.writer import GroupCommitWriter
+
+    store = EventStore(f"sqlite:///{tmp_path / 'e.db'}")
+    now = datetime.now(UTC)
+    rows = [
+        EventRow(f"id-{i}", "t", "s", now, now, "svc", "ns", "predictor", "default", "{}", "text/plain", None, b"")
+        for i in range(10)
+    ]
+
+    async def scenario() -> list[int]:
+        writer = GroupCommitWriter(store, max_batch=4)
+        await writer.start()
+        await writer.write_many(rows)  # spans three batches of at most 4
+        sizes = list(writer.batches)
+        await writer.close()
+        return sizes
+
+    sizes = asyncio.run(scenario())
+    assert store.count() == 10 and sum(sizes) == 10 and max(sizes) <= 4
