@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 MODELS := models/iris/v1/model.joblib models/iris/v2/model.joblib
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run pods test test-fast lint audit train bench loadtest clean
+.PHONY: help setup run pods test test-fast lint audit train bench loadtest profile clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -125,6 +125,9 @@ cluster-down: ## delete the minikube profile (and everything in it)
 
 loadtest: setup $(MODELS) ## 10,000 requests, 16 clients, logger mode all: errors, p50/p99, events stored (bench/README.md)
 	@$(BIN)/python bench/loadtest.py $(LOADTEST_ARGS)
+
+profile: setup $(MODELS) ## py-spy under load: ms of Python per request by process (predictor-only, logger)
+	@$(BIN)/python -m bench.profile $(PROFILE_ARGS)
 
 bench: setup $(MODELS) ## Ray runtime vs pod processes, like with like: verdicts, results.json, plot (bench/README.md)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \

@@ -23,6 +23,11 @@ VIRGINICA = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "peta
 def pytest_configure(config: pytest.Config) -> None:
     # KServe logs every 4xx with a traceback; keep test output readable.
     logging.getLogger("kserve").setLevel(logging.CRITICAL)
+    # The session's gateway is also its Ray driver, as isvc up's: Ray Serve's settings must be in the
+    # environment before any test module imports ray.serve (it reads them at import).
+    from local.ray_layer.runtime import apply_ray_environment
+
+    apply_ray_environment()
 
 
 def v2_tensor_request(rows: list[list[Any]], name: str = "input-0", **extra: Any) -> dict[str, Any]:

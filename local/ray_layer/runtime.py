@@ -29,6 +29,7 @@ DEPLOY_TIMEOUT_S = 180.0
 
 # Read by Ray at import time in every Ray process: set before ray.init().
 PRELOAD_ENV = "ISVC_PRELOAD_MODULES"
+HOP_HEADROOM_BYTES = 1 << 20
 RAY_ENV_DEFAULTS = {
     "RAY_SERVE_ENABLE_DIRECT_INGRESS": "0",
     # Handle calls over gRPC, user code and router on the replica's loop: halves a handle hop here
@@ -61,6 +62,23 @@ RAY_ENV_DEFAULTS = {
     "RAY_SERVE_LOG_TO_STDERR": "0",
     "RAY_DEDUP_LOGS": "1",
 }
+
+
+def apply_ray_environment() -> None:
+    """``RAY_ENV_DEFAULTS`` (a value the user set wins) and the handle hop's message limit, in this process.
+
+    Ray Serve reads most of them when ``ray.serve`` is first imported: call this before that in a
+    process that is both the driver and the gateway (``isvc up`` does, through ``RayRuntime.start``;
+    the test session does in its ``conftest``). A handle call is one gRPC message, 4 MiB at most by
+    default in Ray 2.60: it gets room for the largest body the gateway accepts (``ISVC_MAX_BODY_BYTES``)
+    and its answer, plus headers and pickling.
+    """
+    from predictors.limits import load_limits
+
+    for key, value in RAY_ENV_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    hop_bytes = load_limits().max_body_bytes + HOP_HEADROOM_BYTES
+    os.environ.setdefault("RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH", str(hop_bytes))
 
 
 @dataclass(frozen=True)
@@ -113,8 +131,7 @@ class RayRuntime:
 
     def start(self) -> None:
         """Token auth on; a local loopback head unless an address is given; then Serve without HTTP proxy."""
-        for key, value in RAY_ENV_DEFAULTS.items():
-            os.environ.setdefault(key, value)
+        apply_ray_environment()
         if self.preload:
             os.environ[PRELOAD_ENV] = ",".join(self.preload)
         from local.ray_layer.head import LocalHead, attach_to, ensure_token, use_token
