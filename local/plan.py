@@ -13,6 +13,11 @@ KServe semantics reproduced (serving.kserve.io/v1beta1, Knative mode):
   ignored; promotion (no P, or 100) makes the latest the rolled-out one and the old one the
   ``previousRolledoutRevision``; P = 0 rolls back; a revision that never became ready gets no traffic;
 * a revision's queue bound and ``timeout`` are Knative's, derived in ``local.limits``.
+
+In Standard (raw Deployment) mode (``local.modes``) there is one Deployment and no canary: each spec change
+still starts a new revision internally (the Deployment's new ReplicaSet), which takes all traffic once ready
+while the old one serves until then (a rolling update that never leaves the service without a ready
+replica); ``canaryTrafficPercent`` is ignored and the HPA's bounds and target apply (``modes.hpa_scaling``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 from local.errors import SpecError
 from local.limits import ACTIVATOR_QUEUE_DEPTH, DEFAULT_TIMEOUT_S, request_limits
+from local.modes import HPA_DOWNSCALE_STABILIZATION_S, hpa_scaling, is_standard
 from local.spec import ComponentSpec, EntryPoint, InferenceService, entrypoint_of
 
 # maxReplicas 0 means "no limit" to Knative; on a laptop the kit caps it here.
@@ -203,6 +209,19 @@ def autoscaling_for(component: ComponentSpec, annotations: dict[str, str], where
     )
 
 
+def standard_autoscaling(component: ComponentSpec) -> AutoscalingPlan:
+    """Standard mode: the HPA's bounds and target (``local.modes``), never at zero."""
+    hpa = hpa_scaling(component)
+    return AutoscalingPlan(
+        min_replicas=hpa.min_replicas,
+        max_replicas=hpa.max_replicas,
+        initial_replicas=hpa.min_replicas,
+        target_ongoing_requests=hpa.target_ongoing_requests,
+        downscale_delay_s=HPA_DOWNSCALE_STABILIZATION_S,
+        downscale_to_zero_delay_s=HPA_DOWNSCALE_STABILIZATION_S,
+    )
+
+
 def spec_hash(component: ComponentSpec, annotations: dict[str, str]) -> str:
     """Hash of everything that makes a new revision (not canaryTrafficPercent, as in KServe)."""
     content = component.model_dump(mode="json", exclude={"canaryTrafficPercent"})
@@ -215,10 +234,15 @@ def plan_component(
 ) -> ComponentPlan:
     where = f"spec.{name}"
     state = previous or ComponentState()
+    standard = is_standard(service)
     digest = spec_hash(component, service.metadata.annotations)
     if state.latest is None or state.latest.spec_hash != digest:
         number = (state.latest.number + 1) if state.latest else 1
-        autoscaling = autoscaling_for(component, service.metadata.annotations, where)
+        autoscaling = (
+            standard_autoscaling(component)
+            if standard
+            else autoscaling_for(component, service.metadata.annotations, where)
+        )
         limits = request_limits(component.containerConcurrency, autoscaling.max_replicas, component.timeout, where)
         revision = Revision(
             name=f"{service.name}-{name}-{number:05d}",
@@ -237,7 +261,8 @@ def plan_component(
             timeout_s=limits.timeout_s,
         )
         state = replace(state, revisions=(*state.revisions, revision))
-    return route_traffic(state, component.canaryTrafficPercent, ready=None)
+    # Standard mode has no canary: every ready revision takes all traffic (a rolling update).
+    return route_traffic(state, None if standard else component.canaryTrafficPercent, ready=None)
 
 
 def route_traffic(state: ComponentState, canary_percent: int | None, ready: set[str] | None) -> ComponentPlan:

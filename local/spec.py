@@ -30,8 +30,9 @@ DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 TAG_ROUTING_ANNOTATION = "serving.kserve.io/enable-tag-routing"
 KNATIVE_MODES = {"Knative", "Serverless"}
 STANDARD_MODES = {"Standard", "RawDeployment"}
-# Current KServe releases default to Standard when the annotation is absent.
-DEFAULT_DEPLOYMENT_MODE = "Standard"
+# Without the annotation KServe uses the inferenceservice-config ConfigMap's deploy.defaultDeploymentMode,
+# shipped as "Serverless", i.e. Knative (see local.modes for where KServe decides it).
+DEFAULT_DEPLOYMENT_MODE = "Knative"
 
 
 class _Lenient(BaseModel):
@@ -199,31 +200,7 @@ def load_inference_services(path: str | Path) -> list[InferenceService]:
 
 
 def unhonoured_fields(service: InferenceService) -> list[str]:
-    """Field paths present in the YAML that the local runtime does not act on."""
-    found: list[str] = []
+    """Field paths present in the YAML that the local runtime does not act on (``local.unhonoured``)."""
+    from local.unhonoured import unhonoured  # it reads the spec's types: imported when asked
 
-    def walk(model: BaseModel, path: str) -> None:
-        for key in sorted(model.model_extra or {}):
-            found.append(f"{path}.{key}")
-        for name in type(model).model_fields:
-            value = getattr(model, name)
-            if isinstance(value, BaseModel):
-                walk(value, f"{path}.{name}")
-            elif isinstance(value, list):
-                for index, item in enumerate(value):
-                    if isinstance(item, BaseModel):
-                        walk(item, f"{path}.{name}[{index}]")
-
-    walk(service, "")
-    ignored_container_fields = {"image", "ports", "resources", "securityContext", "env"}
-    for name, component in service.components().items():
-        for index, container in enumerate(component.containers):
-            for field_name in ignored_container_fields & container.model_fields_set:
-                found.append(f".spec.{name}.containers[{index}].{field_name}")
-        if component.serviceAccountName:
-            found.append(f".spec.{name}.serviceAccountName")
-        if component.scaleMetric in {"cpu", "memory", "rps"}:
-            # Ray Serve scales on ongoing requests only: concurrency maps, HPA metrics and rps do not.
-            found.append(f".spec.{name}.scaleMetric")
-    skipped = {".status"}
-    return sorted({path.lstrip(".") for path in found if path not in skipped})
+    return sorted({warning.path for warning in unhonoured(service)})

@@ -59,11 +59,12 @@ def _list(value: Any) -> list[Any]:
 
 
 def deployment_mode(body: dict[str, Any]) -> str:
-    """``Knative`` or ``Standard`` (KServe's current default when the annotation is absent), else as written."""
+    """``Knative`` (a default install's ``deploy.defaultDeploymentMode``, see ``local.modes``) or ``Standard``,
+    else as written."""
     mode = _dict(_dict(body.get("metadata")).get("annotations")).get(DEPLOYMENT_MODE)
-    if mode is None or mode in STANDARD_MODES:
-        return "Standard"
-    return "Knative" if mode in KNATIVE_MODES else str(mode)
+    if mode is None or mode in KNATIVE_MODES:
+        return "Knative"
+    return "Standard" if mode in STANDARD_MODES else str(mode)
 
 
 def components(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

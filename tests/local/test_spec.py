@@ -340,9 +340,10 @@ def deployment_mode(value: str | None) -> str:
     return with_annotations(**{"serving.kserve.io/deploymentMode": value}).deployment_mode
 
 
-def test_deployment_mode_defaults_to_standard() -> None:
-    """KServe >= 0.15: without ``serving.kserve.io/deploymentMode`` the default mode is Standard (raw)."""
-    assert deployment_mode(None) == "Standard"
+def test_deployment_mode_defaults_to_knative() -> None:
+    """KServe: without ``serving.kserve.io/deploymentMode`` the mode is the inferenceservice-config's
+    ``deploy.defaultDeploymentMode``, shipped as ``Serverless`` (Knative); see ``local.modes``."""
+    assert deployment_mode(None) == "Knative"
 
 
 @pytest.mark.parametrize(
@@ -506,10 +507,28 @@ def test_unhonoured_fields_does_not_report_honoured_fields() -> None:
         timeout=30,  # Knative's revision timeout: honoured (local.limits)
         logger={"mode": "request", "url": "http://sink", "metadataHeaders": ["x"]},
         annotations={"autoscaling.knative.dev/window": "30s"},
-        labels={"a": "b"},
     )
-    document["metadata"].update(namespace="ns", labels={"l": "v"}, annotations={"a": "b"})
+    document["metadata"].update(
+        namespace="ns",
+        annotations={"serving.kserve.io/enable-tag-routing": "true", "isvc-kit.io/placement": "separate"},
+    )
     assert unhonoured_fields(parse_inference_service(document)) == []
+
+
+def test_unhonoured_fields_reports_labels_and_annotations_nothing_reads() -> None:
+    """Labels only label pods on a cluster; an annotation the runtime does not read is reported by its key."""
+    document = with_predictor(
+        labels={"team": "a"},
+        annotations={"autoscaling.knative.dev/window": "30s", "autoscaling.knative.dev/metric": "rps", "x/y": "1"},
+    )
+    document["metadata"].update(labels={"l": "v"}, annotations={"a": "b"})
+    assert unhonoured_fields(parse_inference_service(document)) == [
+        "metadata.annotations[a]",
+        "metadata.labels",
+        "spec.predictor.annotations[autoscaling.knative.dev/metric]",
+        "spec.predictor.annotations[x/y]",
+        "spec.predictor.labels",
+    ]
 
 
 def test_unhonoured_fields_reports_each_path_once_sorted() -> None:

@@ -27,7 +27,7 @@ def test_image_problem(image: str, bad: bool) -> None:
 
 @pytest.mark.parametrize(
     ("annotation", "mode"),
-    [(None, "Standard"), ("RawDeployment", "Standard"), ("Serverless", "Knative"), ("Knative", "Knative"), ("x", "x")],
+    [(None, "Knative"), ("RawDeployment", "Standard"), ("Serverless", "Knative"), ("Knative", "Knative"), ("x", "x")],
 )
 def test_deployment_mode(annotation: str | None, mode: str) -> None:
     annotations = {} if annotation is None else {"serving.kserve.io/deploymentMode": annotation}
