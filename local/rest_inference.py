@@ -22,12 +22,13 @@ import orjson
 from kserve.constants.constants import INFERENCE_CONTENT_LENGTH_HEADER
 from kserve.errors import InvalidInput
 from kserve.model_repository import ModelRepository
-from kserve.protocol.rest.v2_datamodels import InferenceRequest, InferenceResponse
+from kserve.protocol.rest.v2_datamodels import InferenceRequest
 from pydantic import TypeAdapter, ValidationError
 
 from local.errors import status_code_of
 from predictors.checked_dataplane import CheckedDataPlane
 from predictors.serving import format_body_errors
+from predictors.v2_responses import dump_inference_response
 
 Protocol = Literal["v1", "v2"]
 _V2_BODY: TypeAdapter[InferenceRequest | bytes] = TypeAdapter(Union[InferenceRequest, bytes])  # noqa: UP007
@@ -89,7 +90,7 @@ class RestInference:
             out_headers.setdefault("content-type", "application/octet-stream" if protocol == "v2" else JSON)
             return RestAnswer(200, body, out_headers)
         if protocol == "v2":
-            body = InferenceResponse.model_validate(body).model_dump()
+            body = dump_inference_response(body)  # unset fields omitted, as the pods answer
         out_headers["content-type"] = JSON
         return RestAnswer(200, orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), out_headers)
 

@@ -97,7 +97,7 @@ def version_routes(dataplane: CheckedDataPlane) -> APIRouter:
     async def versioned_metadata(model_name: str, model_version: str) -> dict[str, Any]:
         await dataplane.resolve_version(model_name, model_version)
         metadata: dict[str, Any] = await dataplane.model_metadata(model_name)
-        return metadata
+        return {key: value for key, value in metadata.items() if value is not None}  # as predictors.v2_responses
 
     @router.get("/ready")
     async def versioned_ready(model_name: str, model_version: str) -> dict[str, Any]:

@@ -9,6 +9,10 @@ The answer does not close the connection: uvicorn discards the rest of the body 
 response is complete and keeps the connection alive (``uvicorn/protocols/http/*_impl.py: on_body``),
 so a client still sending its body reads the 413 rather than a reset.
 
+``JSONInferBody`` reads a V2 infer body without the binary extension's header as JSON whatever its
+Content-Type says: KServe takes a body as bytes unless the type is JSON, and tritonclient's HTTP client
+sends JSON tensors with no Content-Type at all.
+
 Used by the pods (``predictors.serving``) and the local gateway alike; never imports ``local`` or ``ray``.
 """
 
@@ -18,6 +22,20 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LIMIT_ENV = "ISVC_MAX_BODY_BYTES"
+
+
+class JSONInferBody:
+    """A POST to ``.../infer`` without ``Inference-Header-Content-Length`` is JSON, whatever it says."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/infer"):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            if not any(k == b"inference-header-content-length" for k, _ in scope["headers"]):
+                scope = dict(scope, headers=[*headers, (b"content-type", b"application/json")])
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(Exception):

@@ -7,7 +7,8 @@
 * ``build_rest_app`` gives the very routes and exception handlers of that server as a fresh FastAPI
   app, for in-process tests and for embedding in another ASGI server.
 
-Both decode with ``predictors.checked_dataplane.CheckedDataPlane`` and bound bodies with
+Both decode with ``predictors.checked_dataplane.CheckedDataPlane``, answer V2 without ``null``
+(``predictors.v2_responses``) and bound bodies with
 ``predictors.request_guard.BodyLimit`` (limits from ``predictors.limits``, read once here); the pod's
 gRPC server takes ``max_body_bytes`` as its receive limit unless ``--grpc_max_receive_message_length``
 says otherwise. Errors are V2's ``{"error": ...}`` everywhere (``install_v2_error_handlers``): KServe
@@ -120,7 +121,8 @@ def build_rest_app(
     from kserve.protocol.rest.server import RESTServer
 
     from predictors.checked_dataplane import CheckedDataPlane, version_routes
-    from predictors.request_guard import BodyLimit
+    from predictors.request_guard import BodyLimit, JSONInferBody
+    from predictors.v2_responses import null_free_routes
 
     limits = limits if limits is not None else load_limits()
     repository = repository if repository is not None else ModelRepository()
@@ -135,8 +137,10 @@ def build_rest_app(
         app = FastAPI(
             title="isvc-kit model server", docs_url=None, redoc_url=None, default_response_class=ORJSONResponse
         )
+        app.add_middleware(JSONInferBody)
         app.add_middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)
     app.include_router(version_routes(dataplane))
+    app.include_router(null_free_routes(dataplane, extension))  # shadows KServe's, which answer nulls
     rest._register_endpoints(app)
     rest._add_exception_handlers(app)
     install_v2_error_handlers(app)
@@ -152,7 +156,8 @@ def serve(models: Sequence[Any], args: argparse.Namespace) -> None:
     from kserve.constants.constants import MAX_GRPC_MESSAGE_LENGTH
 
     from predictors.checked_dataplane import version_routes
-    from predictors.request_guard import BodyLimit
+    from predictors.request_guard import BodyLimit, JSONInferBody
+    from predictors.v2_responses import null_free_routes
 
     limits = load_limits()
     receive = args.grpc_max_receive_message_length
@@ -160,6 +165,7 @@ def serve(models: Sequence[Any], args: argparse.Namespace) -> None:
         receive = limits.max_body_bytes
     app = model_server.app
     install_v2_error_handlers(app)
+    app.add_middleware(JSONInferBody)
     app.add_middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)
     server = _BoundModelServer(
         bind_host=args.bind_host,
@@ -177,6 +183,7 @@ def serve(models: Sequence[Any], args: argparse.Namespace) -> None:
         predictor_config=predictor_config_from_args(args),
     )
     app.include_router(version_routes(server.dataplane))  # before KServe's routes, added at start
+    app.include_router(null_free_routes(server.dataplane, server.model_repository_extension))
     server.start(list(models))
 
 

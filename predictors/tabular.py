@@ -5,10 +5,12 @@ how to compute each output from a validated ``[N, n_features]`` matrix (``comput
 V1 ``instances`` and one V2 input tensor (JSON or binary) into that matrix, honours V2 requested
 outputs, and publishes real metadata: ``input-0`` ``FP32 [-1, n_features]`` and the subclass's outputs.
 
-Answers follow KServe's built-in servers (``kserve.utils.utils.get_predict_response``): V1
-``{"predictions": [...]}``, V2 ``output-0`` holding what the model predicts. An output beyond
-``output-0`` (``probabilities``) is sent when a V2 request names it, or when the request (V2
-``parameters``, or the V1 body) sets ``return_probabilities: true``.
+Answers: V1 ``{"predictions": [...]}`` as KServe's built-in servers give it
+(``kserve.utils.utils.get_predict_response``), with ``probabilities`` beside it when the body sets
+``return_probabilities: true``. V2 ``output-0`` holds what the model predicts; a V2 request that names
+outputs gets those, and one that names none gets every output, as the Open Inference Protocol says
+("if not specified all outputs produced by the model will be returned"; KServe's built-in servers
+return ``output-0`` alone).
 
 Never imports ``local`` or ``ray``.
 """
@@ -98,12 +100,7 @@ class TabularModel(Model):
         unknown = sorted(set(requested) - set(known))
         if unknown:
             raise InvalidInput(f"unknown requested output {unknown[0]!r}; this model has {', '.join(map(repr, known))}")
-        parameters = request.parameters or {}
-        if requested:
-            names = [name for name in known if name in requested]
-        else:
-            asked = truthy(parameter_value(parameters.get(RETURN_PROBABILITIES)))
-            names = [PREDICTIONS_OUTPUT, *self._extra_outputs(asked)]
+        names = [name for name in known if name in requested] if requested else known
         results = self.compute(matrix, names)
         return InferResponse(
             response_id=request.id or "",
@@ -128,14 +125,6 @@ def as_labels(predictions: Any, classes: Any) -> np.ndarray:
 def label_datatype(classes: Any) -> str:
     kind = np.asarray(classes).dtype.kind
     return "INT64" if kind in "iub" else "FP64" if kind == "f" else "BYTES"
-
-
-def parameter_value(value: Any) -> Any:
-    """Unwrap a gRPC InferParameter (bool_param, ...) into a plain value."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    kind = value.WhichOneof("parameter_choice")
-    return getattr(value, kind) if kind else None
 
 
 def truthy(value: Any) -> bool:

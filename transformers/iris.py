@@ -10,7 +10,11 @@ replica, where the runtime routes ``predict`` to the predictor deployment instea
   every field against the model metadata (missing, unknown, non-numeric, out of range: 400 naming the
   field) and sends the predictor one FP32 ``[N, 4]`` tensor in the metadata's feature order.
 * postprocess maps class indices to label names with their probabilities, answering in the protocol
-  the client used.
+  the client used. A V2 answer holds the outputs the request names (all of them when it names none,
+  as the Open Inference Protocol says; an unknown name is 400 before the predictor is called), binary
+  when the request asks (``binary_data_output``, an output's ``binary_data``) and, over gRPC, in
+  ``raw_output_contents`` when the inputs came raw: as KServe's predictors answer
+  (``InferRequest.use_binary_outputs``).
 
 The feature order and class labels come from the model's ``metadata.json`` (``--model_dir``).
 Never imports ``local`` or ``ray``.
@@ -36,8 +40,8 @@ LABEL_OUTPUT = "label"
 PREDICTOR_INPUT = "input-0"
 DEFAULT_MODEL_DIR = "models/iris/v1"
 
-# Which protocol the client spoke, set by preprocess and read by postprocess of the same request.
-_client_protocol: ContextVar[str] = ContextVar("isvc_client_protocol", default="v2")
+# The client's V2 request (None: it spoke V1), set by preprocess and read by postprocess of the same request.
+_client_request: ContextVar[InferRequest | None] = ContextVar("isvc_client_request", default=None)
 
 
 class IrisTransformer(Model):
@@ -71,11 +75,12 @@ class IrisTransformer(Model):
 
     def preprocess(self, payload: dict[str, Any] | InferRequest, headers: dict[str, str] | None = None) -> InferRequest:
         if isinstance(payload, InferRequest):
-            _client_protocol.set("v2")
+            _client_request.set(payload)
+            self._check_requested_outputs(payload)
             matrix = self._matrix_from_v2(payload)
             request_id = payload.id
         else:
-            _client_protocol.set("v1")
+            _client_request.set(None)
             matrix = self._matrix_from_v1(payload)
             request_id = None
         self._check_ranges(matrix)
@@ -87,6 +92,14 @@ class IrisTransformer(Model):
             request_id=request_id,
             request_outputs=[RequestedOutput(PREDICTIONS_OUTPUT), RequestedOutput(PROBABILITIES_OUTPUT)],
         )
+
+    def _check_requested_outputs(self, request: InferRequest) -> None:
+        known = [output["name"] for output in self.get_output_types()]
+        for output in request.request_outputs or []:
+            if output.name not in known:
+                raise InvalidInput(
+                    f"unknown requested output {output.name!r}; this model has {', '.join(map(repr, known))}"
+                )
 
     def _matrix_from_v1(self, body: Any) -> np.ndarray:
         if not isinstance(body, dict) or "instances" not in body:
@@ -162,7 +175,8 @@ class IrisTransformer(Model):
         classes = outputs[PREDICTIONS_OUTPUT].as_numpy().astype(np.int64).reshape(-1)
         probabilities = outputs[PROBABILITIES_OUTPUT].as_numpy().astype(np.float32)
         labels = [self.metadata.class_labels[int(index)] for index in classes]
-        if _client_protocol.get() == "v1":
+        request = _client_request.get()
+        if request is None:
             return {
                 "predictions": [
                     {
@@ -173,13 +187,17 @@ class IrisTransformer(Model):
                     for label, index, row in zip(labels, classes, probabilities, strict=True)
                 ]
             }
+        computed = {
+            LABEL_OUTPUT: output_from_numpy(LABEL_OUTPUT, np.asarray(labels, dtype=object)),
+            PROBABILITIES_OUTPUT: output_from_numpy(PROBABILITIES_OUTPUT, probabilities),
+        }
+        requested = {output.name for output in request.request_outputs or []}
         return InferResponse(
             response_id=result.id,
             model_name=self.name,
-            infer_outputs=[
-                output_from_numpy(LABEL_OUTPUT, np.asarray(labels, dtype=object)),
-                output_from_numpy(PROBABILITIES_OUTPUT, probabilities),
-            ],
+            infer_outputs=[output for name, output in computed.items() if not requested or name in requested],
+            use_binary_outputs=request.use_binary_outputs,
+            requested_outputs=request.request_outputs,
         )
 
 

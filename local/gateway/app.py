@@ -18,7 +18,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, ORJSONResponse
 from pydantic import BaseModel, Field
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from local.errors import IsvcError, SpecError
 from local.gateway import metrics
@@ -27,23 +26,9 @@ from local.gateway.fast_path import FastInferencePath
 from local.gateway.inference_log import InferenceLogMiddleware
 from local.gateway.versions import GatewayDataPlane
 from local.spec import load_documents
-from predictors.request_guard import BodyLimit
+from predictors.request_guard import BodyLimit, JSONInferBody
 
 API_PREFIX = "/apis/serving.kserve.io/v1beta1"
-
-
-class JSONBodyMiddleware:
-    """KServe reads a V2 body as binary unless Content-Type is JSON; accept JSON whatever it says."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/infer"):
-            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
-            if not any(k == b"inference-header-content-length" for k, _ in scope["headers"]):
-                scope = dict(scope, headers=[*headers, (b"content-type", b"application/json")])
-        await self.app(scope, receive, send)
 
 
 async def _isvc_error_handler(_: Request, exc: Exception) -> JSONResponse:
@@ -148,8 +133,10 @@ def _versioned_router(controller: Controller, app: FastAPI) -> APIRouter:
     @router.post("/v2/models/{model_name}/versions/{version}/infer")
     async def versioned_infer(model_name: str, version: str, request: Request) -> Response:
         from kserve.errors import InvalidInput
-        from kserve.protocol.rest.v2_datamodels import InferenceRequest, InferenceResponse
+        from kserve.protocol.rest.v2_datamodels import InferenceRequest
         from pydantic import ValidationError
+
+        from predictors.v2_responses import dump_inference_response
 
         dataplane = app.state.dataplane
         model = await dataplane.get_model(model_name)
@@ -171,7 +158,7 @@ def _versioned_router(controller: Controller, app: FastAPI) -> APIRouter:
         response_headers.pop("content-type", None)
         if isinstance(body, bytes):
             return Response(content=body, headers=response_headers)
-        return ORJSONResponse(InferenceResponse.model_validate(body).model_dump(), headers=response_headers)
+        return ORJSONResponse(dump_inference_response(body), headers=response_headers)
 
     return router
 
@@ -187,7 +174,7 @@ def build_gateway_app(controller: Controller) -> FastAPI:
     app.include_router(_versioned_router(controller, app))
     build_rest_app(repository=controller.repository, app=app, dataplane_class=GatewayDataPlane)
     app.add_exception_handler(IsvcError, _isvc_error_handler)
-    app.add_middleware(JSONBodyMiddleware)
+    app.add_middleware(JSONInferBody)
     app.add_middleware(FastInferencePath, model_for=controller.repository.get_model)
     app.add_middleware(InferenceLogMiddleware, logger_for=controller.logger_for)
     # Outermost: a body over the limit is refused before the fast path or the logger reads it.
