@@ -133,6 +133,8 @@ class ComponentPlan:
     state: ComponentState
     traffic: tuple[TrafficTarget, ...]
     canary_percent: int | None
+    base: ComponentState | None = field(default=None, compare=False, repr=False)
+    """The state this plan was routed from: re-routed once the deploy says what is actually ready."""
 
     @property
     def deployed(self) -> tuple[Revision, ...]:
@@ -275,6 +277,7 @@ def route_traffic(state: ComponentState, canary_percent: int | None, ready: set[
     latest = state.latest
     assert latest is not None, "a component always has a revision once planned"
     component = latest.component
+    base = state
 
     def is_ready(revision: Revision) -> bool:
         return revision.name not in state.failed and (ready is None or revision.name in ready)
@@ -286,7 +289,7 @@ def route_traffic(state: ComponentState, canary_percent: int | None, ready: set[
     if rolled_out is None:
         # First rollout: canaryTrafficPercent is ignored, the first ready revision takes everything.
         if candidate is None:
-            return ComponentPlan(component, state, (), canary_percent)
+            return ComponentPlan(component, state, (), canary_percent, base)
         state = replace(state, latest_rolled_out=candidate.name)
         traffic = (TrafficTarget(candidate.name, 100, tag=None, latest_revision=True),)
     elif candidate is None:
@@ -300,7 +303,7 @@ def route_traffic(state: ComponentState, canary_percent: int | None, ready: set[
             TrafficTarget(candidate.name, canary_percent, tag="latest", latest_revision=True),
             TrafficTarget(rolled_out.name, 100 - canary_percent, tag="prev", latest_revision=False),
         )
-    return ComponentPlan(component, state, traffic, canary_percent)
+    return ComponentPlan(component, state, traffic, canary_percent, base)
 
 
 def plan_service(service: InferenceService, previous: dict[str, ComponentState] | None = None) -> ServicePlan:

@@ -1,4 +1,9 @@
-"""``isvc apply -f FILE``: create or update InferenceServices in the running local runtime."""
+"""``isvc apply -f FILE``: create or update InferenceServices in the running local runtime.
+
+Prints each service's Ready condition, the reason and message of every condition that is not True (a failed
+revision's, as KServe reports it) and the fields the local runtime does not act on. Exit 1 when a service
+applied is not Ready.
+"""
 
 from __future__ import annotations
 
@@ -35,8 +40,11 @@ def run(args: argparse.Namespace) -> int:
         for resource in client.apply(text, name):
             ready = ready_of(resource)
             print(f"inferenceservice/{resource['metadata']['name']} applied (Ready={ready})")
-            for condition in resource["status"]["conditions"]:
-                if condition.get("message"):
+            conditions = resource["status"]["conditions"]
+            for condition in sorted(conditions, key=lambda c: c.get("type") != "Ready"):  # Ready's reason first
+                if condition.get("message") and condition.get("status") != "True":
                     print(f"  {condition['type']}: {condition.get('reason', '')} {condition['message']}")
+            for warning in resource["status"].get("localRuntime", {}).get("warnings", []):
+                print(f"  warning: {warning}")
             status = status or (0 if ready == "True" else 1)
     return status

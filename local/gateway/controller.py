@@ -38,7 +38,8 @@ from local.placement import (
 from local.plan import ComponentState
 from local.plan import plan_service as plan_service_fn
 from local.revision_store import RevisionStore
-from local.spec import InferenceService, unhonoured_fields
+from local.spec import InferenceService
+from local.unhonoured import warning_lines
 
 
 class Runtime(Protocol):
@@ -159,7 +160,7 @@ class Controller:
             record = replace(
                 draft,
                 plans=frozen_plans(plans),
-                warnings=tuple(unhonoured_fields(service)),
+                warnings=tuple(warning_lines(service)),
                 ready_revisions=frozenset(ready),
                 ready_units=keep,
                 units=kept,

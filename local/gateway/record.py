@@ -78,8 +78,11 @@ def route_table(record: ServiceRecord) -> RouteTable:
 
 def settled_plan(ready: set[str], plan: ComponentPlan, outcomes: Mapping[str, Outcome]) -> ComponentPlan:
     """After a deploy: add to ``ready`` the revisions that became ready, mark the failed, split traffic
-    by what is ready (KServe's canary rules, ``local.plan.route_traffic``), forget the retired."""
-    state = plan.state
+    by what is ready (KServe's canary rules, ``local.plan.route_traffic``), forget the retired.
+
+    Traffic is split again from the state the plan was routed from (``plan.base``), not from the plan's
+    optimistic routing, which took every revision for ready: a revision that failed never becomes rolled out."""
+    state = plan.base or plan.state
     for revision in plan.deployed:
         outcome = outcomes.get(revision.name)
         if outcome is None:

@@ -1,8 +1,10 @@
 """The InferenceService ``status`` and Knative ``Revision`` objects of the local runtime, as KServe writes them.
 
 Pure rendering from a ``ServiceRecord`` (the controller's record of a service) and the live replica
-counts: ``components.<c>.latestCreatedRevision`` ... ``traffic[]``, ``url``, ``conditions`` (Ready
-with reason/message), plus ``localRuntime`` (replicas per component, model name, unhonoured fields).
+counts. Knative mode: ``components.<c>.latestCreatedRevision`` ... ``traffic[]``, ``url``; Standard mode
+has no revisions, so a component shows its ``url`` only (``PropagateRawStatus`` sets nothing else).
+``conditions`` are KServe's (``local.gateway.conditions``); ``deploymentMode`` as KServe records it;
+``localRuntime`` adds replicas per component, the model name, the placement and the warnings.
 """
 
 from __future__ import annotations
@@ -10,18 +12,36 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from local.gateway.conditions import service_conditions
+from local.modes import KNATIVE, STANDARD, is_standard
+
 if TYPE_CHECKING:
     from local.gateway.record import ServiceRecord
 
 
+def _model_status(entry: ServiceRecord) -> dict[str, Any]:
+    """``modelStatus`` (``UpdateModelRevisionStates``): the served model, and the one being rolled out."""
+    predictor = entry.plans["predictor"]
+    latest = predictor.state.latest
+    failed = latest is not None and latest.name in predictor.state.failed
+    active = "Loaded" if predictor.traffic else "FailedToLoad" if failed else "Pending"
+    target = "FailedToLoad" if failed else "Loaded" if latest and latest.name in entry.ready_revisions else "Pending"
+    transition = "BlockedByFailedLoad" if failed else "UpToDate" if target == "Loaded" else "InProgress"
+    return {"transitionStatus": transition, "states": {"activeModelState": active, "targetModelState": target}}
+
+
 def render_status(entry: ServiceRecord, base_url: str, live: dict[str, int]) -> dict[str, Any]:
     """``status`` of one service; ``live`` maps revision names to their running replicas."""
+    standard = is_standard(entry.service)
     components: dict[str, Any] = {}
     replicas: dict[str, int] = {}
-    conditions = []
-    all_ready = True
     for component, plan in entry.plans.items():
         state = plan.state
+        url = f"{base_url}/v2/models/{entry.model.name}"
+        replicas[component] = sum(live.get(t.revision, 0) for t in plan.traffic)
+        if standard:
+            components[component] = {"url": url}
+            continue
         latest = state.latest
         ready_names = [r.name for r in state.revisions if r.name in entry.ready_revisions]
         components[component] = {
@@ -34,27 +54,16 @@ def render_status(entry: ServiceRecord, base_url: str, live: dict[str, int]) -> 
                 | ({"tag": t.tag} if t.tag else {})
                 for t in plan.traffic
             ],
-            "url": f"{base_url}/v2/models/{entry.model.name}",
+            "url": url,
         }
-        replicas[component] = sum(live.get(t.revision, 0) for t in plan.traffic)
-        failure = latest.name in state.failed if latest else False
-        ready = bool(plan.traffic)
-        all_ready = all_ready and ready
-        conditions.append(
-            {"type": f"{component.capitalize()}Ready", "status": "True" if ready else "False"}
-            | ({"reason": "RevisionFailed", "message": state.failed[latest.name]} if failure and latest else {})
-        )
-    failed = {rev: msg for plan in entry.plans.values() for rev, msg in plan.state.failed.items()}
-    ready_condition = {"type": "Ready", "status": "True" if all_ready else "False"}
-    if failed:
-        revision, message = sorted(failed.items())[-1]
-        ready_condition |= {"reason": "RevisionFailed", "message": f"Revision {revision} failed: {message}"}
+    conditions = service_conditions(entry.service.name, entry.plans, entry.ready_revisions, standard)
     return {
         "url": base_url,
         "address": {"url": f"{base_url}/v2/models/{entry.model.name}/infer"},
         "components": components,
-        "conditions": [ready_condition, *conditions],
-        "modelStatus": {"states": {"activeModelState": "Loaded" if all_ready else "FailedToLoad"}},
+        "conditions": [condition.as_dict() for condition in conditions],
+        "deploymentMode": STANDARD if standard else KNATIVE,
+        "modelStatus": _model_status(entry),
         "localRuntime": {
             "replicas": replicas,
             "modelName": entry.model.name,
@@ -71,7 +80,7 @@ def render_revisions(entry: ServiceRecord, created: Callable[[str], str | None])
         for revision in plan.state.revisions:
             failed = plan.state.failed.get(revision.name)
             condition = {"type": "Ready", "status": "False" if failed else "True"}
-            if failed:
+            if failed:  # a revision keeps its own failure (Knative's RevisionFailed), whatever came after
                 condition |= {"reason": "RevisionFailed", "message": failed}
             labels = {
                 "serving.kserve.io/inferenceservice": entry.service.name,

@@ -64,7 +64,7 @@ def predictor_status(gateway: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def rolled_out_v1(ray_gateway: Any) -> Any:
-    resource = apply_yaml(ray_gateway, flower(**{"serving.kserve.io/enable-tag-routing": "true"}))
+    resource = apply_yaml(ray_gateway, flower("models/iris/v1", None, **{"serving.kserve.io/enable-tag-routing": "true"}))
     assert resource["status"]["components"]["predictor"]["latestRolledoutRevision"] == "flower-predictor-00001"
     yield ray_gateway
     isvc(["delete", NAME, "--server", ray_gateway.url])
@@ -116,15 +116,24 @@ def test_full_cycle_canary_promote_rollback(rolled_out_v1: Any, capsys: pytest.C
     assert history["flower-transformer-00001"]["ready"] is True
 
 
-def test_failing_revision_gets_no_traffic_and_status_says_why(rolled_out_v1: Any) -> None:
+def test_failing_revision_gets_no_traffic_and_status_says_why(
+    rolled_out_v1: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     gateway = rolled_out_v1
     before = predictor_status(gateway)
-    resource = apply_yaml(
-        gateway, flower("models/iris/missing", 50, **{"serving.kserve.io/enable-tag-routing": "true"})
-    )
+    tag_routing = {"serving.kserve.io/enable-tag-routing": "true"}
+    path = tmp_path / "missing.yaml"
+    path.write_text(flower("models/iris/missing", 50, **tag_routing))
+    capsys.readouterr()
+    assert isvc(["apply", "-f", str(path), "--server", gateway.url]) == 1  # applied, not Ready
+    assert "(Ready=False)" in capsys.readouterr().out
+    resource = httpx.get(
+        f"{gateway.url}/apis/serving.kserve.io/v1beta1/namespaces/_all/inferenceservices/{NAME}", timeout=30
+    ).json()
     failed = resource["status"]["components"]["predictor"]["latestCreatedRevision"]
     ready = next(c for c in resource["status"]["conditions"] if c["type"] == "Ready")
-    assert ready["reason"] == "RevisionFailed" and failed in ready["message"]
+    assert ready["status"] == "False"
+    assert ready["reason"] == "RevisionFailed" and ready["message"].startswith(f'Revision "{failed}" failed')
     assert "models/iris/missing" in ready["message"]  # the load error of that revision
     status = predictor_status(gateway)
     assert status["latestReadyRevision"] != failed
@@ -132,6 +141,15 @@ def test_failing_revision_gets_no_traffic_and_status_says_why(rolled_out_v1: Any
     counts = served_by(gateway, 200)
     assert failed not in counts and sum(counts.values()) == 200
     assert set(counts) <= {before["latestRolledoutRevision"], before["previousRolledoutRevision"]} - {None}
+
+    # A later revision that becomes ready clears the failure: it belonged to the failed revision.
+    path.write_text(flower("models/iris/v2", 50, **tag_routing))
+    assert isvc(["apply", "-f", str(path), "--server", gateway.url]) == 0
+    resource = httpx.get(
+        f"{gateway.url}/apis/serving.kserve.io/v1beta1/namespaces/_all/inferenceservices/{NAME}", timeout=30
+    ).json()
+    ready = next(c for c in resource["status"]["conditions"] if c["type"] == "Ready")
+    assert ready == {"type": "Ready", "status": "True"}
 
 
 def test_split_changes_under_load_without_a_failed_request(rolled_out_v1: Any) -> None:

@@ -1,0 +1,165 @@
+"""The InferenceService's status conditions, named and computed as KServe and Knative compute them.
+
+Pure: from each component's plan (its revisions, which failed and why, its traffic), the revisions that
+are ready and the deployment mode, to the list of conditions in ``status.conditions``.
+
+Per component (``pkg/apis/serving/v1beta1/inference_service_status.go``):
+
+* **Knative mode** (``PropagateStatus``): ``<C>Ready`` is the Knative Service's Ready, the conjunction of
+  ``<C>ConfigurationReady`` and ``<C>RouteReady``. The configuration is True once its latest created
+  revision is ready and False, reason ``RevisionFailed``, message ``Revision "<name>" failed with message:
+  <why>.`` once that revision failed (knative/serving ``pkg/apis/serving/v1/configuration_lifecycle.go``:
+  ``MarkLatestCreatedFailed``); it turns True again only when a *later* revision is ready
+  (``SetLatestReadyRevisionName``), so a failure belongs to its revision and clears after it. The route
+  is True while it has traffic, else False, reason ``RevisionMissing``, ``Configuration "<name>" does not
+  have any ready Revision.`` (``route_lifecycle.go``: ``MarkConfigurationFailed``). The Service reconciler
+  propagates the configuration, then the route; the last False one gives Ready its reason and message
+  (knative.dev/pkg ``ConditionManager.MarkFalse``). ``LatestDeploymentReady`` and ``RoutesReady`` gather
+  the components (``PropagateCrossComponentStatus``: reason ``<C>ConfigurationReady not ready``).
+* **Standard mode** (``PropagateRawStatus``): from the Deployment's conditions: True
+  ``NewReplicaSetAvailable``; an update that never became ready, ``ProgressDeadlineExceeded``; no replica
+  ready at all, ``MinimumReplicasUnavailable`` (Kubernetes' own reasons and messages; locally the
+  revision's failure is appended, since the local runtime knows it).
+
+``IngressReady`` is False (``Predictor ingress not created`` / ``Transformer ingress not created``) until
+each component has a route (``reconcilers/ingress``: ``createIngress`` needs the component Ready first).
+``Ready`` is KServe's living condition set over ``PredictorReady`` and ``IngressReady``; locally
+``TransformerReady`` counts too, so a failed transformer revision is never reported Ready. Its reason and
+message are those of the first of them that is not True. Conditions are sorted by type, as Knative keeps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
+from typing import Any
+
+from local.plan import ComponentPlan
+
+TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+
+    @property
+    def is_true(self) -> bool:
+        return self.status == TRUE
+
+    def as_dict(self) -> dict[str, Any]:
+        return (
+            {"type": self.type, "status": self.status}
+            | ({"reason": self.reason} if self.reason else {})
+            | ({"message": self.message} if self.message else {})
+        )
+
+
+def _title(component: str) -> str:
+    return component[:1].upper() + component[1:]
+
+
+def _latest_failure(plan: ComponentPlan) -> tuple[str, str] | None:
+    """(revision, why) when the component's latest created revision failed; later revisions clear it."""
+    latest = plan.state.latest
+    if latest is None or latest.name not in plan.state.failed:
+        return None
+    return latest.name, plan.state.failed[latest.name]
+
+
+def knative_component(service: str, component: str, plan: ComponentPlan, ready: Set[str]) -> list[Condition]:
+    """``<C>ConfigurationReady``, ``<C>RouteReady`` and ``<C>Ready`` of one component in Knative mode."""
+    title, configuration = _title(component), f"{service}-{component}"
+    latest = plan.state.latest
+    failure = _latest_failure(plan)
+    if failure is not None:
+        revision, why = failure
+        config = Condition(
+            f"{title}ConfigurationReady", FALSE, "RevisionFailed", f'Revision "{revision}" failed with message: {why}.'
+        )
+    elif latest is not None and latest.name in ready:
+        config = Condition(f"{title}ConfigurationReady", TRUE)
+    else:
+        config = Condition(f"{title}ConfigurationReady", UNKNOWN)
+    if plan.traffic:
+        route = Condition(f"{title}RouteReady", TRUE)
+    elif failure is not None:
+        message = f'Configuration "{configuration}" does not have any ready Revision.'
+        route = Condition(f"{title}RouteReady", FALSE, "RevisionMissing", message)
+    else:
+        message = f'Configuration "{configuration}" is waiting for a Revision to become ready.'
+        route = Condition(f"{title}RouteReady", UNKNOWN, "RevisionMissing", message)
+    if config.is_true and route.is_true:
+        overall = Condition(f"{title}Ready", TRUE)
+    else:
+        # The route is propagated after the configuration: a False route's reason wins.
+        cause = route if route.status == FALSE or (config.status != FALSE and route.status == UNKNOWN) else config
+        status = FALSE if FALSE in (config.status, route.status) else UNKNOWN
+        overall = Condition(f"{title}Ready", status, cause.reason, cause.message)
+    return [config, route, overall]
+
+
+def standard_component(component: str, plan: ComponentPlan, ready: Set[str]) -> list[Condition]:
+    """``<C>Ready`` of one component in Standard mode, from what its Deployment's conditions would say."""
+    title = _title(component)
+    latest = plan.state.latest
+    failure = _latest_failure(plan)
+    if failure is not None:
+        revision, why = failure
+        if plan.traffic:
+            message = f'ReplicaSet "{revision}" has timed out progressing: {why}'
+            return [Condition(f"{title}Ready", FALSE, "ProgressDeadlineExceeded", message)]
+        message = f"Deployment does not have minimum availability: {why}"
+        return [Condition(f"{title}Ready", FALSE, "MinimumReplicasUnavailable", message)]
+    if latest is not None and latest.name in ready and plan.traffic:
+        message = f'ReplicaSet "{latest.name}" has successfully progressed.'
+        return [Condition(f"{title}Ready", TRUE, "NewReplicaSetAvailable", message)]
+    return [Condition(f"{title}Ready", UNKNOWN, "ReplicaSetUpdated")]
+
+
+def _cross_component(kind: str, conditions: Mapping[str, Condition], components: list[str]) -> Condition:
+    """``PropagateCrossComponentStatus``: the last component not ready gives the reason."""
+    result = Condition(kind, TRUE)
+    suffix = "ConfigurationReady" if kind == "LatestDeploymentReady" else "RouteReady"
+    for component in components:
+        own = conditions[f"{_title(component)}{suffix}"]
+        if not own.is_true:
+            result = Condition(kind, UNKNOWN if own.status == UNKNOWN else FALSE, f"{own.type} not ready")
+    return result
+
+
+def service_conditions(
+    service: str, plans: Mapping[str, ComponentPlan], ready: Set[str], standard: bool
+) -> list[Condition]:
+    """Every condition of ``status.conditions``, sorted by type."""
+    order = [c for c in ("predictor", "transformer") if c in plans]
+    found: dict[str, Condition] = {}
+    for component in order:
+        own = (
+            standard_component(component, plans[component], ready)
+            if standard
+            else knative_component(service, component, plans[component], ready)
+        )
+        found.update({condition.type: condition for condition in own})
+    if not standard:
+        for kind in ("LatestDeploymentReady", "RoutesReady"):
+            found[kind] = _cross_component(kind, found, order)
+    missing = next((c for c in order if not plans[c].traffic), None)
+    if missing is None:
+        found["IngressReady"] = Condition("IngressReady", TRUE)
+    else:
+        found["IngressReady"] = Condition("IngressReady", FALSE, f"{_title(missing)} ingress not created")
+    gating = [found[f"{_title(c)}Ready"] for c in order] + [found["IngressReady"]]
+    blocking = next((c for c in gating if not c.is_true), None)
+    if blocking is None:
+        found["Ready"] = Condition("Ready", TRUE)
+    else:
+        found["Ready"] = Condition("Ready", blocking.status, blocking.reason, blocking.message)
+    return [found[kind] for kind in sorted(found)]
+
+
+def is_ready(conditions: list[Condition]) -> bool:
+    return any(c.type == "Ready" and c.is_true for c in conditions)
