@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -69,7 +70,7 @@ class ComponentProcess:
 
     def start(self) -> None:
         if self.log_path is None:
-            self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"isvc-{self.module}-{self.http_port}.log"
+            self.log_path = Path(tempfile.gettempdir()) / f"isvc-{self.module}-{self.http_port}.log"
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             self.command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -12,7 +12,6 @@ Pure persistence: no Ray, no HTTP.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from dataclasses import asdict
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from local.plan import AutoscalingPlan, BatchingPlan, ComponentState, Revision
+from local.settings import settings
 from local.spec import EntryPoint
 
 STATE_DIR_ENV = "ISVC_STATE_DIR"
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS revisions (
 
 
 def default_path() -> Path:
-    return Path(os.environ.get(STATE_DIR_ENV, ".isvc")) / "state.db"
+    return settings().state_dir / "state.db"
 
 
 def _state_to_json(state: ComponentState) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 import httpx
 
 from local.errors import IsvcError, NotFoundError, RuntimeNotRunningError
+from local.settings import settings
 
 SERVER_ENV = "ISVC_SERVER"
 DEFAULT_SERVER = "http://127.0.0.1:8080"
@@ -18,7 +18,7 @@ API = "/apis/serving.kserve.io/v1beta1/namespaces"
 def add_server_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--server",
-        default=os.environ.get(SERVER_ENV, DEFAULT_SERVER),
+        default=settings().server,
         help=f"URL of the running `isvc up` (env {SERVER_ENV}; default %(default)s)",
     )
     parser.add_argument("-n", "--namespace", default="_all", help="namespace (default: all)")

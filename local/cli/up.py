@@ -8,10 +8,11 @@ be free (the error names the process holding one).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from local.settings import settings
 
 EPILOG = """\
 examples:
@@ -49,7 +50,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--sink-port", type=int, default=8099, help="port of the --sink (default %(default)s)")
     parser.add_argument(
         "--ray-address",
-        default=os.environ.get("RAY_ADDRESS") or None,
+        default=settings().ray_address,
         metavar="ADDR",
         help="run on this existing Ray cluster (GCS host:port, env RAY_ADDRESS) instead of a local Ray head; "
         "it must accept the kit's token (.isvc/ray-token) or the one in RAY_AUTH_TOKEN",

@@ -9,13 +9,13 @@ connection) -> ``IsvcError``.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from local.cluster.rollout import ISVC_LABEL, Predicate, RolloutStatus
 from local.errors import ConflictError, IsvcError, NotFoundError, SpecError
+from local.settings import settings
 
 KSERVE_GROUP = "serving.kserve.io"
 KSERVE_VERSION = "v1beta1"
@@ -32,7 +32,7 @@ def load_api(context: str | None = None) -> Any:
     from kubernetes.config import ConfigException
 
     configuration = client.Configuration()
-    path = os.environ.get("KUBECONFIG") or "~/.kube/config"  # read now, not at kubernetes' import time
+    path = settings().kubeconfig  # read now, not at kubernetes' import time
     try:
         config.load_kube_config(
             config_file=path, context=context, client_configuration=configuration, persist_config=False

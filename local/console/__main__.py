@@ -8,10 +8,11 @@ ServiceAccount token; elsewhere: the kubeconfig, ``--context``). Binds ``$ISVC_B
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from local.settings import settings
 
 
 def _api(context: str | None, in_cluster: bool) -> Any:
@@ -29,11 +30,12 @@ def _api(context: str | None, in_cluster: bool) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.console", description=__doc__)
-    parser.add_argument("--namespace", default=os.environ.get("POD_NAMESPACE", "isvc-kit"))
+    env = settings()
+    parser.add_argument("--namespace", default=env.pod_namespace)
     parser.add_argument("--sink-url", default="http://isvc-sink.isvc-kit.svc.cluster.local")
     parser.add_argument("--context", help="kubeconfig context (outside a pod)")
-    parser.add_argument("--host", default=os.environ.get("ISVC_BIND_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    parser.add_argument("--host", default=env.bind_host)
+    parser.add_argument("--port", type=int, default=env.port)
     args = parser.parse_args(argv)
 
     import uvicorn
@@ -42,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from local.console.routes import console_app
     from local.errors import IsvcError
 
-    in_cluster = "KUBERNETES_SERVICE_HOST" in os.environ and args.context is None
+    in_cluster = env.in_cluster and args.context is None
     try:
         client = ConsoleClusterClient(args.namespace, context=args.context, api=_api(args.context, in_cluster))
     except IsvcError as exc:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from local.placement import Unit
+from local.settings import settings
 
 logger = logging.getLogger(__name__)
 DEPLOY_TIMEOUT_S = 180.0
@@ -115,8 +116,9 @@ class RayRuntime:
         """
         self.preload = tuple(dict.fromkeys(preload))
         self.num_cpus = num_cpus
-        self.address = address or os.environ.get("RAY_ADDRESS") or None
-        self.state_dir = state_dir or Path(os.environ.get("ISVC_STATE_DIR", ".isvc"))
+        env = settings()
+        self.address = address or env.ray_address
+        self.state_dir = state_dir or env.state_dir
         self.head: Any = None  # the LocalHead this runtime started, if any
         self._owns_ray = False
         self._owns_serve = False

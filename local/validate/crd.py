@@ -21,6 +21,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from local.settings import settings
+
 KSERVE_VERSION = "v0.21.0"
 CRD_FILENAME = "serving.kserve.io_inferenceservices.yaml"
 CRD_URL_TEMPLATE = "https://raw.githubusercontent.com/kserve/kserve/{version}/config/crd/full/" + CRD_FILENAME
@@ -37,8 +39,8 @@ class CrdError(Exception):
 
 
 def cache_dir(version: str = KSERVE_VERSION) -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "isvc-kit" / f"kserve-{version}"
+    base = settings().cache_home or Path.home() / ".cache"
+    return base / "isvc-kit" / f"kserve-{version}"
 
 
 def normalise_version(version: str) -> str:
@@ -60,7 +62,7 @@ def locate_crd(
     explicit: str | os.PathLike[str] | None = None, *, version: str | None = None, allow_fetch: bool = True
 ) -> Path:
     """The CRD file to use: explicit path, $ISVC_CRD, the bundled copy (pinned release), else cache or download."""
-    for candidate in (explicit, os.environ.get(CRD_ENV)):
+    for candidate in (explicit, settings().crd):
         if candidate:
             path = Path(candidate).expanduser()
             if not path.is_file():
