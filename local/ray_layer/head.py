@@ -146,7 +146,7 @@ class LocalHead:
             no_monitor=True,
             temp_dir=self.temp_dir,
         )
-        with _quiet("ray"):
+        with _quiet("ray"), _minimal_agent():
             self._node = _Head(params, head=True, shutdown_at_exit=False, spawn_reaper=True)
         self._pids = set(self.pids())
         return self.address
@@ -228,6 +228,21 @@ def run_bounded(action: Callable[[], object], timeout_s: float, what: str) -> bo
     if errors:
         logger.warning("%s failed: %s", what, errors[0])
     return not errors
+
+
+@contextlib.contextmanager
+def _minimal_agent() -> Any:
+    """Start the raylet's dashboard agent as ``--minimal``, as Ray does when the dashboard's packages are
+    missing (``services.start_raylet``): no gRPC or HTTP server and no agent modules (metrics reporter,
+    log, event, job, healthz), none of which the kit uses; the agent only keeps the raylet company."""
+    import ray._private.utils
+
+    original = ray._private.utils.get_dashboard_dependency_error
+    ray._private.utils.get_dashboard_dependency_error = lambda: ImportError("isvc-kit: minimal agent")  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        ray._private.utils.get_dashboard_dependency_error = original
 
 
 @contextlib.contextmanager
