@@ -233,12 +233,12 @@ def run_bounded(action: Callable[[], object], timeout_s: float, what: str) -> bo
 @contextlib.contextmanager
 def _minimal_agent() -> Any:
     """Start the raylet's dashboard agent as ``--minimal``, as Ray does when the dashboard's packages are
-    missing (``services.start_raylet``): no gRPC or HTTP server and no agent modules (metrics reporter,
-    log, event, job, healthz), none of which the kit uses; the agent only keeps the raylet company."""
+    missing (``services.start_raylet``): no gRPC server (Ray's metrics agent) and no HTTP server (the job,
+    log and state APIs), none of which the kit uses: two listening ports fewer, ~10 MiB less."""
     import ray._private.utils
 
     original = ray._private.utils.get_dashboard_dependency_error
-    ray._private.utils.get_dashboard_dependency_error = lambda: ImportError("isvc-kit: minimal agent")  # type: ignore[assignment]
+    ray._private.utils.get_dashboard_dependency_error = lambda: ImportError("isvc-kit: minimal agent")
     try:
         yield
     finally:
