@@ -45,6 +45,7 @@ class _GatewayCollector:
 
     def __init__(self) -> None:
         self.controllers: list[Any] = []
+        self.registered = False  # with prometheus_client's REGISTRY (once per process)
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         replicas = GaugeMetricFamily(
@@ -77,6 +78,7 @@ _GATEWAY = _GatewayCollector()
 
 def expose_gateway(controller: Any) -> None:
     """Publish ``controller``'s replicas and logger counters at /metrics (the collector registers once)."""
-    if not _GATEWAY.controllers:
+    if not _GATEWAY.registered:
         REGISTRY.register(_GATEWAY)
+        _GATEWAY.registered = True
     _GATEWAY.controllers = [controller]
