@@ -3,6 +3,8 @@
 canary P sets ``canaryTrafficPercent: P``; promote removes it; rollback sets 0 while a canary runs,
 and after a promotion goes back to ``previousRolledoutRevision`` pinned with P = 0 (what re-applying
 the old spec does on a cluster, without a new revision). The controller applies the result.
+Standard mode has no revisions to split or go back to (KServe ignores ``canaryTrafficPercent`` there):
+every action is refused with a 409 saying so.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from local.errors import ConflictError, NotFoundError, SpecError
+from local.modes import is_standard
 from local.plan import ComponentState
 from local.spec import InferenceService
 
@@ -26,6 +29,11 @@ def rollout_change(
     plan = record.plans.get(component)
     if plan is None:
         raise NotFoundError(f"InferenceService {name!r} has no {component}")
+    if is_standard(record.service):
+        raise ConflictError(
+            f"{name}: Standard mode has no revisions to {action} (a spec change replaces the Deployment whole); "
+            "apply the spec you want instead"
+        )
     overrides: dict[str, ComponentState] = {}
     if action == "canary":
         if percent is None or not 0 <= percent <= 100:

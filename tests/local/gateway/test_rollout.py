@@ -64,7 +64,9 @@ def predictor_status(gateway: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def rolled_out_v1(ray_gateway: Any) -> Any:
-    resource = apply_yaml(ray_gateway, flower("models/iris/v1", None, **{"serving.kserve.io/enable-tag-routing": "true"}))
+    resource = apply_yaml(
+        ray_gateway, flower("models/iris/v1", None, **{"serving.kserve.io/enable-tag-routing": "true"})
+    )
     assert resource["status"]["components"]["predictor"]["latestRolledoutRevision"] == "flower-predictor-00001"
     yield ray_gateway
     isvc(["delete", NAME, "--server", ray_gateway.url])
@@ -189,3 +191,42 @@ def test_split_changes_under_load_without_a_failed_request(rolled_out_v1: Any) -
     assert failures == []
     assert sum(served.values()) >= 90
     assert predictor_status(gateway)["traffic"][0]["percent"] == 100
+
+
+def test_standard_mode_replaces_the_revision_whole_and_never_scales_to_zero(ray_gateway: Any) -> None:
+    """Standard mode on Ray: canaryTrafficPercent is ignored and minReplicas 0 is 1, both with a warning."""
+    name = "flower-std"
+
+    def standard(model_dir: str, percent: int | None = None) -> str:
+        document = yaml.safe_load(iris_manifest(name, name, **{"serving.kserve.io/deploymentMode": "Standard"}))
+        for component in ("transformer", "predictor"):
+            document["spec"][component].pop("logger", None)
+            document["spec"][component]["minReplicas"] = 0
+        predictor = document["spec"]["predictor"]
+        args = predictor["containers"][0]["args"]
+        predictor["containers"][0]["args"] = [
+            f"--model_dir={model_dir}" if a.startswith("--model_dir=") else a for a in args
+        ]
+        if percent is not None:
+            predictor["canaryTrafficPercent"] = percent
+        return yaml.safe_dump(document)
+
+    apply_yaml(ray_gateway, standard("models/iris/v1"))
+    try:
+        resource = apply_yaml(ray_gateway, standard("models/iris/v2", 20))
+        status = resource["status"]
+        assert status["deploymentMode"] == "Standard"
+        assert status["components"]["predictor"] == {"url": f"{ray_gateway.url}/v2/models/{name}"}
+        assert next(c for c in status["conditions"] if c["type"] == "Ready")["status"] == "True"
+        warnings = status["localRuntime"]["warnings"]
+        assert any(w.startswith("spec.predictor.canaryTrafficPercent: ignored in Standard mode") for w in warnings)
+        assert any(w.startswith("spec.predictor.minReplicas: 0 becomes 1") for w in warnings)
+        assert status["localRuntime"]["replicas"]["predictor"] >= 1
+        with httpx.Client(base_url=ray_gateway.url, timeout=60) as client:
+            served = Counter(
+                client.post(f"/v1/models/{name}:predict", json={"instances": [SETOSA]}).headers[REVISION_HEADER]
+                for _ in range(40)
+            )
+        assert served == Counter({f"{name}-predictor-00002": 40})  # no 20/80 split: the update is whole
+    finally:
+        isvc(["delete", name, "--server", ray_gateway.url])

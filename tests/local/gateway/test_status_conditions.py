@@ -16,6 +16,7 @@ import yaml
 from kserve.model_repository import ModelRepository
 
 from local.cli import apply as apply_cli
+from local.errors import ConflictError
 from local.gateway.conditions import service_conditions
 from local.gateway.controller import Controller
 from local.plan import ComponentState, plan_service, route_traffic
@@ -214,6 +215,13 @@ def test_standard_mode_status_has_no_revisions_and_a_failed_update_is_not_ready(
     record = controller.get("iris")
     assert [(t.revision, t.percent) for t in record.plans["predictor"].traffic] == [("iris-predictor-00001", 100)]
     assert any(w.startswith("spec.predictor.canaryTrafficPercent: ignored in Standard mode") for w in record.warnings)
+
+
+@pytest.mark.parametrize(("action", "percent"), [("canary", 20), ("promote", None), ("rollback", None)])
+def test_standard_mode_refuses_rollout_actions(controller: Controller, action: str, percent: int | None) -> None:
+    controller.apply(iris("models/iris/v1", mode="Standard"))
+    with pytest.raises(ConflictError, match="Standard mode has no revisions"):
+        controller.rollout("iris", action, percent=percent)
 
 
 class ControllerClient:
