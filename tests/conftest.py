@@ -25,7 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
     logging.getLogger("kserve").setLevel(logging.CRITICAL)
     # The session's gateway is also its Ray driver, as isvc up's: Ray Serve's settings must be in the
     # environment before any test module imports ray.serve (it reads them at import).
-    from local.ray_layer.runtime import apply_ray_environment
+    from local.ray_layer.environment import apply_ray_environment
 
     apply_ray_environment()
 

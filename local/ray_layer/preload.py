@@ -26,7 +26,7 @@ from pathlib import Path
 IDLE_TITLE = b"ray::IDLE"
 SETTLE_S = 1.5  # long enough for the raylet to lease the worker it prestarted for the controller
 HEAVY_MODULES = ("sklearn.linear_model", "sklearn.ensemble")
-PRELOAD_ENV = "ISVC_PRELOAD_MODULES"  # set by local.ray_layer.runtime for the head's processes
+PRELOAD_ENV = "ISVC_PRELOAD_MODULES"  # set by local.ray_layer.runtime (RayRuntime.preload) for the head's processes
 
 
 def is_idle_worker() -> bool:

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from local.lifecycle import InstanceLock
+from local.ray_layer.environment import RAY_ENV_DEFAULTS
 from local.ray_layer.head import TOKEN_FILE
-from local.ray_layer.runtime import RAY_ENV_DEFAULTS
 from tests.conftest import REPO_ROOT
 from tests.local.cli.upctl import LOOPBACK_IPS, Up, alive, listeners, run_up
 

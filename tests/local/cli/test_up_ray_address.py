@@ -22,8 +22,8 @@ import psutil
 import pytest
 
 from local.processes import free_port
+from local.ray_layer.environment import RAY_ENV_DEFAULTS
 from local.ray_layer.head import LOOPBACK_ENV, ensure_token
-from local.ray_layer.runtime import RAY_ENV_DEFAULTS
 from tests.conftest import REPO_ROOT
 from tests.local.cli.upctl import Up, alive, env_for, kill_all
 
