@@ -15,13 +15,35 @@ DEFAULT_SERVER = "http://127.0.0.1:8080"
 API = "/apis/serving.kserve.io/v1beta1/namespaces"
 
 
-def add_server_argument(parser: argparse.ArgumentParser) -> None:
+ALL_NAMESPACES = "_all"
+
+
+def add_server_argument(parser: argparse.ArgumentParser, all_namespaces: bool = False) -> None:
+    """``--server`` and ``-n/--namespace`` (and, as kubectl has it for the command, ``-A/--all-namespaces``)."""
     parser.add_argument(
         "--server",
         default=settings().server,
         help=f"URL of the running `isvc up` (env {SERVER_ENV}; default %(default)s)",
     )
-    parser.add_argument("-n", "--namespace", default="_all", help="namespace (default: all)")
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        default=ALL_NAMESPACES,
+        help="namespace of the InferenceService (default: whichever holds the name; a name is unique locally)",
+    )
+    if all_namespaces:
+        parser.add_argument(
+            "-A", "--all-namespaces", action="store_true", help="every namespace (lists show a NAMESPACE column)"
+        )
+
+
+def namespace_of(args: argparse.Namespace) -> str:
+    """The namespace segment of the API path: ``_all`` for ``-A`` (or no ``-n``), else ``-n``'s."""
+    if getattr(args, "all_namespaces", False):
+        if args.namespace != ALL_NAMESPACES:
+            raise SystemExit("-A/--all-namespaces and -n/--namespace exclude each other")
+        return ALL_NAMESPACES
+    return str(args.namespace)
 
 
 class GatewayClient:
@@ -38,7 +60,8 @@ class GatewayClient:
             ) from exc
         if response.status_code >= 400 and path.startswith(API):
             try:
-                message = response.json().get("error", response.text)
+                body = response.json()  # a Kubernetes Status on the API's paths
+                message = body.get("message") or body.get("error") or response.text
             except ValueError:
                 message = response.text
             error = NotFoundError(message) if response.status_code == 404 else IsvcError(message)

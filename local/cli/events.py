@@ -3,7 +3,9 @@
 One line per inference: request and response joined by ce-id (and component), with the latency between
 their ``ce-time``; a request whose response never came (not a 200, ``mode: request``) shows "missing
 response". ``-o json`` prints a JSON list with the bodies for scripts; ``--count`` prints how many events
-are stored per component and type instead (all of them, not the newest ``--limit``). Reads ``--db`` / ``$ISVC_SINK_DB``
+are stored per component and type instead (all of them, not the newest ``--limit``). ``-n NS`` keeps the
+events of that namespace (each event carries its ``namespace`` attribute); ``-A`` (the default) every
+namespace. Reads ``--db`` / ``$ISVC_SINK_DB``
 / ``.isvc/events.db``. Exit codes: 0 (also when nothing matched), 1 no database or a database error,
 2 bad arguments.
 """
@@ -57,6 +59,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--count", action="store_true", help="events stored per component and type, not the events")
     parser.add_argument("-o", "--output", choices=["table", "json"], default="table", help="format (%(default)s)")
     parser.add_argument("--db", help="SQLAlchemy URL or SQLite file (default: $ISVC_SINK_DB or .isvc/events.db)")
+    parser.add_argument("-n", "--namespace", help="only events of this namespace")
+    parser.add_argument("-A", "--all-namespaces", action="store_true", help="events of every namespace (the default)")
     parser.set_defaults(handler=run)
 
 
@@ -68,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
     from local.sink.query import counts, pairs
     from local.sink.store import EventStore, default_db_url, sqlite_path
 
+    if args.namespace and args.all_namespaces:
+        raise SystemExit("isvc events: -A/--all-namespaces and -n/--namespace exclude each other")
+    if args.namespace and args.count:
+        raise SystemExit("isvc events: --count tallies every namespace; drop -n")
     url = args.db or default_db_url()
     path = sqlite_path(url)
     if path is not None and not path.exists():
@@ -88,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         found = pairs(store, args.name, component=args.component, since=args.since, limit=args.limit)
     finally:
         store.dispose()
+    if args.namespace:
+        found = [pair for pair in found if pair.namespace == args.namespace]
     if args.output == "json":
         print(json.dumps([pair.to_json() for pair in found], indent=2))
         return 0

@@ -139,7 +139,7 @@ class _Local:
     def revisions(self) -> dict[str, Any]:
         response = self.client.request(
             "GET",
-            "/apis/serving.knative.dev/v1/namespaces/_all/revisions",
+            f"/apis/serving.knative.dev/v1/namespaces/{self.args.namespace}/revisions",
             params={"labelSelector": f"serving.kserve.io/inferenceservice={self.args.name}"},
         )
         result: dict[str, Any] = response.json()

@@ -5,34 +5,35 @@
   ``IsvcModel`` s; ``/v2/models/{m}/versions/{revision}/infer`` pins a revision (404 if it is not
   deployed). JSON bodies are accepted whatever their Content-Type; a body over ``ISVC_MAX_BODY_BYTES``
   is 413 (``predictors.request_guard.BodyLimit``, in front of everything).
-* API (kubectl-shaped): ``GET|POST /apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices``
-  and ``GET|DELETE .../inferenceservices/{name}``; POST takes the YAML text.
-* Errors: the kit's ``IsvcError`` tree -> ``{"error": ...}`` with its status code, in one handler.
+* API: the InferenceService resource as the Kubernetes API server serves it (``local.gateway.isvc_api``:
+  list, watch, get, create, apply YAML, replace, patch, delete, namespaces honoured).
+* Errors: the kit's ``IsvcError`` tree -> ``{"error": ...}`` with its status code, in one handler
+  (a Kubernetes ``Status`` on the API's paths).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, ORJSONResponse
-from pydantic import BaseModel, Field
 
-from local.errors import IsvcError, SpecError
+from local.errors import IsvcError
 from local.gateway import metrics
 from local.gateway.controller import Controller
 from local.gateway.fast_path import FastInferencePath
 from local.gateway.inference_log import InferenceLogMiddleware
+from local.gateway.isvc_api import api_router, error_response, in_namespace, is_api_path
 from local.gateway.versions import GatewayDataPlane
-from local.spec import load_documents
 from predictors.request_guard import BodyLimit, JSONInferBody
 
-API_PREFIX = "/apis/serving.kserve.io/v1beta1"
 
-
-async def _isvc_error_handler(_: Request, exc: Exception) -> JSONResponse:
+async def _isvc_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """V2's ``{"error": ...}``, or a Kubernetes ``Status`` on the InferenceService API's paths."""
     assert isinstance(exc, IsvcError)
+    if is_api_path(request.url.path):
+        return error_response(exc)
     return JSONResponse(status_code=exc.status_code, content={"error": str(exc)})
 
 
@@ -48,62 +49,6 @@ def _close_retired_loggers(controller: Controller, tasks: set[asyncio.Task[Any]]
         task.add_done_callback(tasks.discard)
 
 
-def _api_router(controller: Controller, tasks: set[asyncio.Task[Any]]) -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
-
-    @router.get("/namespaces/{namespace}/inferenceservices")
-    async def list_services(namespace: str) -> dict[str, Any]:
-        live = await asyncio.to_thread(controller.runtime.statuses)
-        items = [
-            controller.as_resource(record, live)
-            for _, record in sorted(controller.services.items())
-            if namespace in ("_all", record.service.namespace)
-        ]
-        return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceServiceList", "items": items}
-
-    @router.get("/namespaces/{namespace}/inferenceservices/{name}")
-    async def get_service(namespace: str, name: str) -> dict[str, Any]:
-        live = await asyncio.to_thread(controller.runtime.statuses)
-        return controller.as_resource(name, live)
-
-    @router.post("/namespaces/{namespace}/inferenceservices")
-    async def apply_services(namespace: str, request: Request) -> dict[str, Any]:
-        text = (await request.body()).decode()
-        services = load_documents(text, request.headers.get("x-isvc-source", "<request>"))
-        applied = []
-        for service in services:
-            await asyncio.to_thread(controller.apply, service)
-            applied.append(await asyncio.to_thread(controller.as_resource, service.name))
-        _close_retired_loggers(controller, tasks)
-        return {"apiVersion": "v1", "kind": "List", "items": applied}
-
-    @router.post("/namespaces/{namespace}/inferenceservices/{name}/rollout")
-    async def rollout(namespace: str, name: str, request: Request) -> dict[str, Any]:
-        body = RolloutRequest.model_validate(await request.json())
-        await asyncio.to_thread(controller.rollout, name, body.action, body.component, body.percent)
-        return await asyncio.to_thread(controller.as_resource, name)
-
-    @router.get("/namespaces/{namespace}/inferenceservices/{name}/logs")
-    async def logs(namespace: str, name: str, component: str | None = None, cursor: str = "{}") -> dict[str, Any]:
-        """The replicas' output since ``cursor`` (JSON from the previous answer): `isvc logs [-f]`."""
-        import json
-
-        try:
-            position = {str(k): int(v) for k, v in json.loads(cursor).items()}
-        except (ValueError, AttributeError) as exc:
-            raise SpecError(f"cursor: not a JSON object of offsets: {exc}") from exc
-        lines, after = await asyncio.to_thread(controller.logs, name, component, position)
-        return {"lines": lines, "cursor": after}
-
-    @router.delete("/namespaces/{namespace}/inferenceservices/{name}")
-    async def delete_service(namespace: str, name: str) -> dict[str, Any]:
-        await asyncio.to_thread(controller.delete, name)
-        _close_retired_loggers(controller, tasks)
-        return {"kind": "Status", "status": "Success", "details": {"name": name}}
-
-    return router
-
-
 def _revisions_router(controller: Controller) -> APIRouter:
     """Knative's revision list, as ``kubectl get revisions -l serving.kserve.io/inferenceservice=NAME``."""
     router = APIRouter(prefix="/apis/serving.knative.dev/v1")
@@ -112,19 +57,13 @@ def _revisions_router(controller: Controller) -> APIRouter:
     async def list_revisions(namespace: str, labelSelector: str = "") -> dict[str, Any]:
         wanted = dict(part.split("=", 1) for part in labelSelector.split(",") if "=" in part)
         name = wanted.get("serving.kserve.io/inferenceservice")
-        names = [name] if name else sorted(controller.services)
-        items = [item for service in names for item in controller.revisions(service)]
+        records = in_namespace(controller, namespace)
+        items = [
+            item for r in records if name in (None, r.service.name) for item in controller.revisions(r.service.name)
+        ]
         return {"apiVersion": "v1", "kind": "List", "items": items}
 
     return router
-
-
-class RolloutRequest(BaseModel):
-    """Body of ``POST .../inferenceservices/{name}/rollout``."""
-
-    action: Literal["canary", "promote", "rollback"]
-    component: Literal["predictor", "transformer"] = "predictor"
-    percent: int | None = Field(default=None, ge=0, le=100)
 
 
 def _versioned_router(controller: Controller, app: FastAPI) -> APIRouter:
@@ -169,7 +108,7 @@ def build_gateway_app(controller: Controller) -> FastAPI:
     app = FastAPI(title="isvc-kit local gateway", docs_url=None, redoc_url=None, default_response_class=ORJSONResponse)
     background: set[asyncio.Task[Any]] = set()
     app.state.background_tasks = background  # closing loggers; awaited when the gateway stops
-    app.include_router(_api_router(controller, background))
+    app.include_router(api_router(controller, lambda: _close_retired_loggers(controller, background)))
     app.include_router(_revisions_router(controller))
     app.include_router(_versioned_router(controller, app))
     build_rest_app(repository=controller.repository, app=app, dataplane_class=GatewayDataPlane)

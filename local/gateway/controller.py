@@ -23,6 +23,7 @@ from local.components import model_name_of
 from local.errors import ConflictError, NotFoundError, NotReadyError
 from local.gateway.inference_log import entry_logger, member_loggers
 from local.gateway.live import LiveStatuses
+from local.gateway.objects import ObjectTable, with_object_meta
 from local.gateway.record import ServiceRecord, frozen_plans, now_iso, route_table, settled_plan
 from local.gateway.rollout import rollout_change
 from local.gateway.routing import IsvcModel
@@ -78,6 +79,7 @@ class Controller:
         self._retired_lock = threading.Lock()  # never held across a deploy: the event loop takes it
         self._lock = threading.Lock()
         self._live: LiveStatuses | None = None
+        self.objects = ObjectTable()  # uid, generation, resourceVersion per service (local.gateway.objects)
 
     @property
     def services(self) -> Mapping[str, ServiceRecord]:
@@ -88,6 +90,9 @@ class Controller:
         services = {key: value for key, value in self._services.items() if key != name}
         if record is not None:
             services[name] = record
+            self.objects.published(record.service.namespace, name, record.service.model_dump(mode="json")["spec"])
+        elif name in self._services:
+            self.objects.removed(self._services[name].service.namespace, name)
         self._services = MappingProxyType(services)
 
     def take_retired_loggers(self) -> list[InferenceLogger]:
@@ -322,7 +327,8 @@ class Controller:
         resource = record.service.model_dump(mode="json", exclude_none=True)
         resource["metadata"]["creationTimestamp"] = record.created
         resource["status"] = self.status(record, live)
-        return resource
+        meta = self.objects.get(record.service.namespace, record.service.name, resource.get("spec"))
+        return with_object_meta(resource, meta)
 
 
 def _entry_args(service: InferenceService) -> tuple[str, ...]:

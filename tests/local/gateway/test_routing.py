@@ -177,9 +177,21 @@ def test_versioned_path_pins_the_predictor_revision(gateway: Any) -> None:
     assert client.post("/v2/models/iris/versions/nope/infer", json=body).status_code == 404
 
 
-def test_api_errors_are_v2_error_bodies(gateway: Any) -> None:
+def test_api_errors_are_kubernetes_status_objects(gateway: Any) -> None:
     client, _ = gateway
     missing = client.get("/apis/serving.kserve.io/v1beta1/namespaces/_all/inferenceservices/nope")
-    assert missing.status_code == 404 and missing.json() == {"error": "InferenceService 'nope' not found"}
+    assert missing.status_code == 404
+    assert missing.json() | {"details": None} == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": 'inferenceservices.serving.kserve.io "nope" not found',
+        "reason": "NotFound",
+        "details": None,
+        "code": 404,
+    }
     bad = client.post("/apis/serving.kserve.io/v1beta1/namespaces/_all/inferenceservices", content=b"kind: [")
-    assert bad.status_code == 400 and "not valid YAML" in bad.json()["error"]
+    assert bad.status_code == 400 and "not valid YAML" in bad.json()["message"]
+    assert bad.json()["reason"] == "BadRequest"
+    assert client.get("/v2/models/nope").json() == {"error": "Model with name nope does not exist."}
