@@ -190,7 +190,8 @@ def replica_processes(titles: Sequence[str], service: str) -> int:
     for title in titles:
         if title.startswith("ray::ServeReplica:"):
             app = title.removeprefix("ray::ServeReplica:").split(":")[0]
-            count += any(unit.match(part) for part in app.split("+"))
+            revisions = app.partition(".")[2] or app  # a namespace prefix: local.placement.unit_name
+            count += any(unit.match(part) for part in revisions.split("+"))
     return count
 
 

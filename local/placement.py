@@ -31,6 +31,7 @@ from typing import Any, Literal
 from local.plan import ComponentPlan, Revision
 
 PLACEMENT_ANNOTATION = "isvc-kit.io/placement"
+DEFAULT_NAMESPACE = "default"
 Mode = Literal["colocated", "separate"]
 
 
@@ -61,9 +62,24 @@ class Unit:
         return any(member.name == revision for member in self.members)
 
 
-def unit_name(*revisions: str) -> str:
-    """``iris-transformer-00001+iris-predictor-00002`` for a pair; a lone revision keeps its name."""
-    return "+".join(revisions)
+def unit_name(*revisions: str, namespace: str = DEFAULT_NAMESPACE) -> str:
+    """The Serve application of ``revisions`` of a service in ``namespace``: unique per Ray cluster.
+
+    ``iris-transformer-00001+iris-predictor-00002`` for a pair, a lone revision its own name; outside the
+    default namespace prefixed ``{namespace}.`` (``team-a.iris-predictor-00001``), since revision names
+    are unique per namespace only, as on a cluster. Namespaces and revision names are DNS labels (no
+    dot), so ``unit_revisions`` reads both back.
+    """
+    joined = "+".join(revisions)
+    return joined if namespace == DEFAULT_NAMESPACE else f"{namespace}.{joined}"
+
+
+def unit_revisions(app: str) -> tuple[str, tuple[str, ...]]:
+    """(namespace, revision names) of a Serve application named by ``unit_name``."""
+    namespace, dot, joined = app.partition(".")
+    if not dot:
+        return DEFAULT_NAMESPACE, tuple(app.split("+"))
+    return namespace, tuple(joined.split("+"))
 
 
 def choose_placement(annotations: Mapping[str, str], plans: Mapping[str, ComponentPlan]) -> Placement:
@@ -91,24 +107,30 @@ def choose_placement(annotations: Mapping[str, str], plans: Mapping[str, Compone
     return Placement("colocated", "transformer and predictor share one replica (in-process predict)")
 
 
-def units_for(placement: Placement, plans: Mapping[str, ComponentPlan]) -> tuple[Unit, ...]:
-    """The Serve applications that must run for these component plans."""
+def units_for(
+    placement: Placement, plans: Mapping[str, ComponentPlan], namespace: str = DEFAULT_NAMESPACE
+) -> tuple[Unit, ...]:
+    """The Serve applications that must run for these component plans (of a service in ``namespace``)."""
     if placement.mode == "separate":
-        return tuple(Unit(unit_name(r.name), (r,)) for plan in plans.values() for r in plan.deployed)
+        return tuple(
+            Unit(unit_name(r.name, namespace=namespace), (r,)) for plan in plans.values() for r in plan.deployed
+        )
     return tuple(
-        Unit(unit_name(t.name, p.name), (t, p))
+        Unit(unit_name(t.name, p.name, namespace=namespace), (t, p))
         for t in plans["transformer"].deployed
         for p in plans["predictor"].deployed
     )
 
 
-def entry_unit(placement: Placement, chosen: Mapping[str, str]) -> tuple[str, str | None]:
+def entry_unit(
+    placement: Placement, chosen: Mapping[str, str], namespace: str = DEFAULT_NAMESPACE
+) -> tuple[str, str | None]:
     """The application to call for revisions ``chosen`` per component, and the downstream one (separate)."""
     if "transformer" not in chosen:
-        return unit_name(chosen["predictor"]), None
+        return unit_name(chosen["predictor"], namespace=namespace), None
     if placement.mode == "colocated":
-        return unit_name(chosen["transformer"], chosen["predictor"]), None
-    return unit_name(chosen["transformer"]), unit_name(chosen["predictor"])
+        return unit_name(chosen["transformer"], chosen["predictor"], namespace=namespace), None
+    return unit_name(chosen["transformer"], namespace=namespace), unit_name(chosen["predictor"], namespace=namespace)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def add_server_argument(parser: argparse.ArgumentParser, all_namespaces: bool = 
         "-n",
         "--namespace",
         default=ALL_NAMESPACES,
-        help="namespace of the InferenceService (default: whichever holds the name; a name is unique locally)",
+        help="namespace of the InferenceService (default: the one namespace holding the name; 409 if two do)",
     )
     if all_namespaces:
         parser.add_argument(

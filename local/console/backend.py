@@ -134,14 +134,18 @@ class LocalBackend:
     async def model_metadata(self, resource: dict[str, Any]) -> dict[str, Any]:
         from local.console.views import model_name_of
 
-        result: dict[str, Any] = await self._json("GET", f"/v2/models/{model_name_of(resource)}")
+        result: dict[str, Any] = await self._json(
+            "GET", f"/v2/models/{model_name_of(resource)}", headers=_namespace_header(resource)
+        )
         return result
 
     async def infer(self, resource: dict[str, Any], body: dict[str, Any]) -> InferResult:
         from local.console.views import model_name_of
 
         started = time.perf_counter()
-        response = await self.client.post(f"/v2/models/{model_name_of(resource)}/infer", json=body)
+        response = await self.client.post(
+            f"/v2/models/{model_name_of(resource)}/infer", json=body, headers=_namespace_header(resource)
+        )
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         return InferResult(response.status_code, response.text, served_by(response.headers), elapsed_ms)
 
@@ -151,3 +155,10 @@ class LocalBackend:
 
     async def events(self, name: str, limit: int) -> list[dict[str, Any]]:
         return await sink_events(self.controller.local_sink_url, name, limit)
+
+
+def _namespace_header(resource: dict[str, Any]) -> dict[str, str]:
+    """The resource's namespace, for a model name that services of several namespaces share (V2 paths
+    carry the model name only: ``local.gateway.namespaces``)."""
+    namespace = (resource.get("metadata") or {}).get("namespace")
+    return {"x-isvc-namespace": str(namespace)} if namespace else {}

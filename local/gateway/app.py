@@ -58,9 +58,7 @@ def _revisions_router(controller: Controller) -> APIRouter:
         wanted = dict(part.split("=", 1) for part in labelSelector.split(",") if "=" in part)
         name = wanted.get("serving.kserve.io/inferenceservice")
         records = in_namespace(controller, namespace)
-        items = [
-            item for r in records if name in (None, r.service.name) for item in controller.revisions(r.service.name)
-        ]
+        items = [item for r in records if name in (None, r.service.name) for item in controller.revisions(r)]
         return {"apiVersion": "v1", "kind": "List", "items": items}
 
     return router

@@ -6,6 +6,13 @@ table and its new immutable record (``local.gateway.record``) and retires the re
 serve; ``delete`` returns once Serve has deleted the service's applications. ``status`` renders the
 InferenceService ``status`` block as KServe writes it (``components.<c>.latestCreatedRevision`` ...
 ``traffic[]``, ``conditions``).
+
+Namespaces are identity, as on a cluster: services are keyed by ``(namespace, name)``, so the same
+name in two namespaces is two services, with the same revision names (unique per namespace) in Serve
+applications of their own (``local.placement.unit_name``). A model name served by two namespaces is
+held in the model repository by one ``ByNamespace`` that picks by the request's Host
+(``local.gateway.namespaces``). A method given a name without a namespace finds the one namespace
+holding it (``lookup``), as the CLI's default ``-n`` does.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from local.components import model_name_of
 from local.errors import ConflictError, NotFoundError, NotReadyError
 from local.gateway.inference_log import entry_logger, member_loggers
 from local.gateway.live import LiveStatuses
+from local.gateway.namespaces import REQUEST_HEADERS, HostHeaders, repository_entry, requested_namespace
 from local.gateway.objects import ObjectTable, with_object_meta
 from local.gateway.record import ServiceRecord, frozen_plans, now_iso, route_table, settled_plan
 from local.gateway.rollout import rollout_change
@@ -34,6 +42,7 @@ from local.placement import (
     choose_placement,
     replicas_per_revision,
     revision_outcomes,
+    unit_revisions,
     units_for,
 )
 from local.plan import ComponentState
@@ -49,6 +58,9 @@ class Runtime(Protocol):
     def statuses(self) -> dict[str, Any]: ...
     def client(self, app_name: str) -> Any: ...
 
+
+ServiceKey = tuple[str, str]
+"""(namespace, name): a service's identity."""
 
 DELETE_TIMEOUT_S = 60.0  # as Ray's own blocking delete (ray/serve/_private/client.py: delete_apps)
 _DELETE_POLL_S = 0.1
@@ -74,7 +86,7 @@ class Controller:
         self.repository = repository
         self.base_url = base_url
         self.local_sink_url = local_sink_url
-        self._services: Mapping[str, ServiceRecord] = MappingProxyType({})
+        self._services: Mapping[ServiceKey, ServiceRecord] = MappingProxyType({})
         self._retired: list[InferenceLogger] = []
         self._retired_lock = threading.Lock()  # never held across a deploy: the event loop takes it
         self._lock = threading.Lock()
@@ -82,18 +94,37 @@ class Controller:
         self.objects = ObjectTable()  # uid, generation, resourceVersion per service (local.gateway.objects)
 
     @property
-    def services(self) -> Mapping[str, ServiceRecord]:
-        """The services as of now: a read-only snapshot that later applies do not change."""
+    def services(self) -> Mapping[ServiceKey, ServiceRecord]:
+        """The services by (namespace, name) as of now: a read-only snapshot later applies do not change."""
         return self._services
 
-    def _publish(self, name: str, record: ServiceRecord | None) -> None:
-        services = {key: value for key, value in self._services.items() if key != name}
+    def lookup(self, name: str, namespace: str | None = None) -> ServiceRecord | None:
+        """The service ``name`` of ``namespace``; without one, of the one namespace holding it (409 if two)."""
+        if namespace is not None:
+            return self._services.get((namespace, name))
+        held = [record for (_, held_name), record in sorted(self._services.items()) if held_name == name]
+        if len(held) > 1:
+            where = ", ".join(repr(record.service.namespace) for record in held)
+            raise ConflictError(f"InferenceService {name!r} exists in namespaces {where}: name one (-n NAMESPACE)")
+        return held[0] if held else None
+
+    def _publish(self, key: ServiceKey, record: ServiceRecord | None) -> None:
+        namespace, name = key
+        services = {k: value for k, value in self._services.items() if k != key}
         if record is not None:
-            services[name] = record
-            self.objects.published(record.service.namespace, name, record.service.model_dump(mode="json")["spec"])
-        elif name in self._services:
-            self.objects.removed(self._services[name].service.namespace, name)
+            services[key] = record
+            self.objects.published(namespace, name, record.service.model_dump(mode="json")["spec"])
+        elif key in self._services:
+            self.objects.removed(namespace, name)
         self._services = MappingProxyType(services)
+
+    def _serve_model(self, model_name: str) -> None:
+        """Put in the repository what serves ``model_name`` now: its one model, a ``ByNamespace``, or nothing."""
+        models = [record.model for record in self._services.values() if record.model.name == model_name]
+        if models:
+            self.repository.update(repository_entry(model_name, models), model_name)
+        elif self.repository.get_model(model_name) is not None:
+            self.repository.unload(model_name)
 
     def take_retired_loggers(self) -> list[InferenceLogger]:
         """The loggers of replaced or deleted services, to be closed on the gateway's loop (once each)."""
@@ -105,12 +136,17 @@ class Controller:
         with self._retired_lock:
             self._retired.append(logger)
 
-    def logger_for(self, model_name: str) -> InferenceLogger | None:
-        """The entry component's logger of the service serving ``model_name`` (the gateway logs it)."""
-        for record in self._services.values():
-            if record.model.name == model_name:
-                return record.logger
-        return None
+    def logger_for(self, model_name: str, headers: HostHeaders | None = None) -> InferenceLogger | None:
+        """The entry component's logger of the service serving ``model_name`` (the gateway logs it).
+
+        Of several namespaces serving it, the one the request's ``headers`` pick (none if they pick none).
+        """
+        records = [record for record in self._services.values() if record.model.name == model_name]
+        if len(records) > 1:
+            services = {record.service.namespace: record.service.name for record in records}
+            namespace = requested_namespace(headers if headers is not None else REQUEST_HEADERS.get(), services)
+            records = [record for record in records if record.service.namespace == namespace]
+        return records[0].logger if records else None
 
     def apply(
         self, service: InferenceService, state_overrides: dict[str, ComponentState] | None = None
@@ -122,24 +158,26 @@ class Controller:
         request is always routed to revisions that run.
         """
         with self._lock:
-            current = self._services.get(service.name)
+            key = (service.namespace, service.name)
+            current = self._services.get(key)
             model_name = model_name_of(_entry_args(service))
-            for other in self._services.values():
-                if other.service.name != service.name and other.model.name == model_name:
+            for other_key, other in self._services.items():
+                if other_key != key and other_key[0] == key[0] and other.model.name == model_name:
                     raise ConflictError(
-                        f"model name {model_name!r} is already served by InferenceService {other.service.name!r}"
+                        f"model name {model_name!r} is already served by InferenceService {other.service.name!r} "
+                        f"in namespace {key[0]!r}"
                     )
             if current is not None:
                 previous = {name: plan.state for name, plan in current.plans.items()}
             else:  # after a restart, revisions continue from the store
-                previous = self.store.states(service.name) if self.store else {}
+                previous = self.store.states(service.name, service.namespace) if self.store else {}
             previous.update(state_overrides or {})
             plan = plan_service_fn(service, previous)
             same_model = current is not None and current.model.name == model_name
             if current is not None and same_model:
                 model = current.model
             else:
-                model = IsvcModel(model_name, service.name, self.runtime.client)
+                model = IsvcModel(model_name, service.name, self.runtime.client, service.namespace)
             logger = entry_logger(service, current.logger if current else None, self.local_sink_url)
             draft = ServiceRecord(
                 service,
@@ -150,7 +188,7 @@ class Controller:
                 created=current.created if current else now_iso(),
             )
             placement = choose_placement(service.metadata.annotations, plan.components)
-            wanted = units_for(placement, plan.components)
+            wanted = units_for(placement, plan.components, service.namespace)
             pending = [unit for unit in wanted if unit.name not in draft.ready_units]
             results = self.runtime.deploy_many(
                 [(unit, member_loggers(service, unit, self.local_sink_url)) for unit in pending]
@@ -158,7 +196,7 @@ class Controller:
             outcomes = revision_outcomes(pending, results, draft.ready_revisions)
             ready = set(draft.ready_revisions)
             plans = {name: settled_plan(ready, cp, outcomes) for name, cp in plan.components.items()}
-            kept = units_for(placement, plans)
+            kept = units_for(placement, plans, service.namespace)
             running = draft.ready_units | {unit.name for unit in pending if results.get(unit.name)}
             started = {name for name in running if name in draft.ready_units or results[name].ready}
             keep = frozenset({unit.name for unit in kept} & started)
@@ -173,10 +211,10 @@ class Controller:
             )
             # Publish: the request path's table first (it reads nothing else), then the record.
             model.set_routes(route_table(record))
-            self.repository.update(model)
-            self._publish(service.name, record)
+            self._publish(key, record)
+            self._serve_model(model_name)
             if current is not None and not same_model:
-                self.repository.unload(current.model.name)
+                self._serve_model(current.model.name)
             if current is not None and current.logger is not None and current.logger is not logger:
                 self._retire(current.logger)
             for name in sorted(running - keep):  # failed, retired, or of a component removed from the spec
@@ -186,7 +224,7 @@ class Controller:
                 self.store.save(service.name, service.namespace, service.model_dump(mode="json"), states)
             return self.status(record)
 
-    def delete(self, name: str, timeout_s: float = DELETE_TIMEOUT_S) -> None:
+    def delete(self, name: str, timeout_s: float = DELETE_TIMEOUT_S, namespace: str | None = None) -> None:
         """Remove a service and return once Serve has deleted its applications.
 
         The service stops receiving requests at once (its record and model go first); then every Serve
@@ -195,25 +233,26 @@ class Controller:
         follows, even of the same revision names, never meets an application still being deleted.
         """
         with self._lock:
-            record = self._services.get(name)
-            if record is None:
-                raise NotFoundError(f"InferenceService {name!r} not found")
-            self._publish(name, None)
-            self.repository.unload(record.model.name)
+            record = self.get(name, namespace)
+            self._publish((record.service.namespace, name), None)
+            self._serve_model(record.model.name)
             if record.logger is not None:
                 self._retire(record.logger)
             for unit in sorted(record.ready_units):
                 self.runtime.delete(unit)
             if self.store is not None:
-                self.store.delete(name)
+                self.store.delete(name, record.service.namespace)
             self._await_deleted(name, record, timeout_s)
 
     def _await_deleted(self, name: str, record: ServiceRecord, timeout_s: float) -> None:
-        revisions = record.revision_names
+        revisions, namespace = record.revision_names, record.service.namespace
+
+        def held(app: str) -> bool:
+            app_namespace, parts = unit_revisions(app)
+            return app_namespace == namespace and any(part in revisions for part in parts)
 
         def remaining() -> list[str]:
-            apps = self.runtime.statuses()
-            return sorted(app for app in apps if any(part in revisions for part in app.split("+")))
+            return sorted(app for app in self.runtime.statuses() if held(app))
 
         deadline = time.monotonic() + timeout_s
         left = remaining()
@@ -229,9 +268,16 @@ class Controller:
             time.sleep(_DELETE_POLL_S)
             left = remaining()
 
-    def rollout(self, name: str, action: str, component: str = "predictor", percent: int | None = None) -> None:
+    def rollout(
+        self,
+        name: str,
+        action: str,
+        component: str = "predictor",
+        percent: int | None = None,
+        namespace: str | None = None,
+    ) -> None:
         """``isvc rollout canary|promote|rollback``: the spec change KServe's would be (``rollout_change``)."""
-        service, overrides = rollout_change(self.get(name), action, component, percent)
+        service, overrides = rollout_change(self.get(name, namespace), action, component, percent)
         self.apply(service, overrides)
 
     def watched_roots(self) -> set[Path]:
@@ -262,9 +308,11 @@ class Controller:
                 return {}
             return dict(self.runtime.reload(items))  # type: ignore[attr-defined]
 
-    def logs(self, name: str, component: str | None, cursor: dict[str, int]) -> tuple[list[str], dict[str, int]]:
+    def logs(
+        self, name: str, component: str | None, cursor: dict[str, int], namespace: str | None = None
+    ) -> tuple[list[str], dict[str, int]]:
         """What the replicas of a service (or of one component) wrote since ``cursor``: `isvc logs`."""
-        entry = self.get(name)
+        entry = self.get(name, namespace)
         if component is not None and component not in entry.plans:
             raise NotFoundError(f"InferenceService {name!r} has no {component}")
         apps = [
@@ -274,27 +322,30 @@ class Controller:
         ]
         return self.runtime.replica_logs(apps, cursor)  # type: ignore[attr-defined]
 
-    def revisions(self, name: str) -> list[dict[str, Any]]:
+    def revisions(self, service: str | ServiceRecord, namespace: str | None = None) -> list[dict[str, Any]]:
         """Every revision of a service as a Knative ``Revision`` object (what the cluster lists)."""
-        store = self.store
-        return render_revisions(self.get(name), lambda revision: store.created(revision) if store else None)
+        store, record = self.store, self._record(service, namespace)
+        ns = record.service.namespace
+        return render_revisions(record, lambda revision: store.created(revision, ns) if store else None)
 
     def restore(self) -> list[str]:
-        """Re-apply every service of the store (after `isvc up` again); returns their names."""
+        """Re-apply every service of the store (after `isvc up` again); returns them as ``namespace/name``."""
         if self.store is None:
             return []
         restored = []
-        for name in self.store.services():
-            document = self.store.spec(name)
-            if document is not None and name not in self.services:
+        for namespace, name in self.store.services():
+            document = self.store.spec(name, namespace)
+            if document is not None and (namespace, name) not in self.services:
                 self.apply(InferenceService.model_validate(document))
-                restored.append(name)
+                restored.append(f"{namespace}/{name}")
         return restored
 
-    def get(self, name: str) -> ServiceRecord:
-        entry = self.services.get(name)
+    def get(self, name: str, namespace: str | None = None) -> ServiceRecord:
+        """The service ``name`` (of ``namespace``, else of the one namespace holding it); 404 if none."""
+        entry = self.lookup(name, namespace)
         if entry is None:
-            raise NotFoundError(f"InferenceService {name!r} not found")
+            where = f" in namespace {namespace!r}" if namespace is not None else ""
+            raise NotFoundError(f"InferenceService {name!r} not found{where}")
         return entry
 
     def live_statuses(self, interval_s: float = 1.0) -> dict[str, Any]:
@@ -306,8 +357,8 @@ class Controller:
             self._live = LiveStatuses(self.runtime.statuses, interval_s)
         return self._live.snapshot()
 
-    def _record(self, service: str | ServiceRecord) -> ServiceRecord:
-        return self.get(service) if isinstance(service, str) else service
+    def _record(self, service: str | ServiceRecord, namespace: str | None = None) -> ServiceRecord:
+        return self.get(service, namespace) if isinstance(service, str) else service
 
     def revision_replicas(self, service: str | ServiceRecord, live: dict[str, Any]) -> dict[str, int]:
         """Running replicas per revision of a service, from the runtime's statuses of its units."""
@@ -315,15 +366,19 @@ class Controller:
         by_unit = {unit.name: int(getattr(live.get(unit.name), "replicas", 0)) for unit in record.units}
         return replicas_per_revision(record.units, by_unit)
 
-    def status(self, service: str | ServiceRecord, live: dict[str, Any] | None = None) -> dict[str, Any]:
+    def status(
+        self, service: str | ServiceRecord, live: dict[str, Any] | None = None, namespace: str | None = None
+    ) -> dict[str, Any]:
         """``status`` of a service (a name, or a record already read: one record throughout)."""
-        record = self._record(service)
+        record = self._record(service, namespace)
         live = live if live is not None else self.runtime.statuses()
         return render_status(record, self.base_url, self.revision_replicas(record, live))
 
-    def as_resource(self, service: str | ServiceRecord, live: dict[str, Any] | None = None) -> dict[str, Any]:
+    def as_resource(
+        self, service: str | ServiceRecord, live: dict[str, Any] | None = None, namespace: str | None = None
+    ) -> dict[str, Any]:
         """The InferenceService object with its status, all from one record."""
-        record = self._record(service)
+        record = self._record(service, namespace)
         resource = record.service.model_dump(mode="json", exclude_none=True)
         resource["metadata"]["creationTimestamp"] = record.created
         resource["status"] = self.status(record, live)

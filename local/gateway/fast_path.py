@@ -7,7 +7,9 @@ the bytes and headers through one Ray Serve handle call; the replica decodes onc
 plane and answers status, bytes and headers (``local.rest_inference``). The gateway thus never parses
 a tensor: measured here, this saves the pydantic parse and the pickling of decoded requests.
 Everything else (metadata, versioned paths, the API, unknown models) goes to the FastAPI app, which
-answers as before. Errors are V2 ``{"error": ...}`` with KServe's status codes.
+answers as before, with the request's headers in ``local.gateway.namespaces.REQUEST_HEADERS`` (a model
+name several namespaces serve is resolved by its Host there). Errors are V2 ``{"error": ...}`` with
+KServe's status codes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from local.errors import status_code_of, too_large_for_ray
+from local.gateway.namespaces import REQUEST_HEADERS
 
 FAST_PATH = re.compile(r"^/v2/models/([^/]+)/infer$|^/v1/models/([^/:]+):predict$")
 
@@ -32,12 +35,13 @@ class FastInferencePath:
         self.model_for = model_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        match = FAST_PATH.match(scope["path"])
+        match = FAST_PATH.match(scope["path"]) if scope["method"] == "POST" else None
         model = self.model_for(match.group(1) or match.group(2)) if match else None
         if model is None or not hasattr(model, "infer_rest"):
+            REQUEST_HEADERS.set(scope["headers"])  # raw: read only if a model name is ambiguous
             await self.app(scope, receive, send)
             return
         assert match is not None

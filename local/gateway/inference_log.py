@@ -42,7 +42,7 @@ def local_logger_url(url: str | None, local_sink_url: str = DEFAULT_SINK_URL) ->
 class InferenceLogMiddleware:
     """Logs inference requests and responses of models that have a logger."""
 
-    def __init__(self, app: ASGIApp, logger_for: Callable[[str], InferenceLogger | None]):
+    def __init__(self, app: ASGIApp, logger_for: Callable[[str, Any], InferenceLogger | None]):
         self.app = app
         self.logger_for = logger_for
         self._started: weakref.WeakSet[InferenceLogger] = weakref.WeakSet()  # forgets retired loggers
@@ -52,7 +52,7 @@ class InferenceLogMiddleware:
             await self.app(scope, receive, send)
             return
         match = INFERENCE_PATH.match(scope["path"])
-        logger = self.logger_for(match.group(1) or match.group(2)) if match else None
+        logger = self.logger_for(match.group(1) or match.group(2), scope["headers"]) if match else None
         if logger is None:
             await self.app(scope, receive, send)
             return

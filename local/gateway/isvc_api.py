@@ -14,9 +14,9 @@ clients (the Kubernetes Python client, KServe's ``KServeClient``) drive ``isvc u
   created or updated.
 
 Namespaces are honoured: an object is found only in its own namespace (``_all`` in the path: any),
-a body whose ``metadata.namespace`` differs from the path's is 400, one without takes the path's. The
-local runtime names Ray applications, revisions and V2 models by service name alone, so a name held in
-one namespace is refused in another (409) rather than replacing it. Errors here are Kubernetes
+a body whose ``metadata.namespace`` differs from the path's is 400, one without takes the path's; the
+same name in two namespaces is two services (``_all`` with a name two namespaces hold is 409, naming
+them). Errors here are Kubernetes
 ``Status`` objects (``status_body``). Writes return once the controller has applied them, so the
 generation returned has been observed (``local.gateway.objects``).
 """
@@ -94,15 +94,16 @@ def not_found(name: str) -> NotFoundError:
 
 
 def find(controller: Controller, namespace: str, name: str) -> ServiceRecord:
-    """The service ``name`` of ``namespace`` (any namespace for ``_all``), else 404."""
-    record = controller.services.get(name)
-    if record is None or namespace not in (ALL_NAMESPACES, record.service.namespace):
+    """The service ``name`` of ``namespace`` (of the one namespace holding it for ``_all``), else 404."""
+    record = controller.lookup(name, None if namespace == ALL_NAMESPACES else namespace)
+    if record is None:
         raise not_found(name)
     return record
 
 
 def in_namespace(controller: Controller, namespace: str) -> list[ServiceRecord]:
-    records = [record for _, record in sorted(controller.services.items())]
+    """The services of ``namespace`` (every namespace for ``_all``), by namespace then name."""
+    records = [record for _, record in sorted(controller.services.items(), key=lambda item: item[0])]
     return [r for r in records if namespace in (ALL_NAMESPACES, r.service.namespace)]
 
 
@@ -132,16 +133,6 @@ def writable(document: Any, namespace: str, name: str | None = None) -> dict[str
     return document
 
 
-def check_name_free(controller: Controller, service: InferenceService) -> None:
-    """Refuse a service whose name another namespace holds (it would replace that one)."""
-    held = controller.services.get(service.name)
-    if held is not None and held.service.namespace != service.namespace:
-        raise ConflictError(
-            f'inferenceservices.{GROUP} "{service.name}" exists in namespace {held.service.namespace!r}: '
-            "the local runtime serves one InferenceService per name"
-        )
-
-
 def yaml_services(text: str, source: str, namespace: str) -> list[InferenceService]:
     """The InferenceServices of YAML text (other kinds skipped), each placed in ``namespace`` unless ``_all``."""
     if namespace == ALL_NAMESPACES:
@@ -152,9 +143,8 @@ def yaml_services(text: str, source: str, namespace: str) -> list[InferenceServi
 
 
 async def _apply(controller: Controller, service: InferenceService) -> dict[str, Any]:
-    check_name_free(controller, service)
     await asyncio.to_thread(controller.apply, service)
-    resource: dict[str, Any] = await asyncio.to_thread(controller.as_resource, service.name)
+    resource: dict[str, Any] = await asyncio.to_thread(controller.as_resource, service.name, None, service.namespace)
     return resource
 
 
@@ -189,11 +179,12 @@ def _list(controller: Controller, namespace: str, live: dict[str, Any]) -> dict[
 async def watch_events(controller: Controller, namespace: str, timeout_s: float) -> AsyncIterator[bytes]:
     """Kubernetes watch events for the namespace's services: existing ones as ADDED, then every change."""
     deadline = time.monotonic() + min(timeout_s, WATCH_MAX_S)
-    sent: dict[str, dict[str, Any]] = {}
+    sent: dict[tuple[str, str], dict[str, Any]] = {}
     while True:
         live = controller.live_statuses()
         now = {
-            record.service.name: controller.as_resource(record, live) for record in in_namespace(controller, namespace)
+            (record.service.namespace, record.service.name): controller.as_resource(record, live)
+            for record in in_namespace(controller, namespace)
         }
         for name, resource in now.items():
             if name not in sent:
@@ -240,10 +231,10 @@ def api_router(controller: Controller, after_change: Any) -> APIRouter:
         if is_json_create(request.headers.get("content-type", ""), await request.body()):
             document = writable(await _body(request), namespace)
             service = parse_inference_service(document, "<request>")
-            if service.name in controller.services:
-                held = controller.services[service.name].service.namespace
-                check_name_free(controller, service)
-                raise AlreadyExistsError(f'inferenceservices.{GROUP} "{service.name}" already exists in {held!r}')
+            if (service.namespace, service.name) in controller.services:
+                raise AlreadyExistsError(
+                    f'inferenceservices.{GROUP} "{service.name}" already exists in {service.namespace!r}'
+                )
             resource = await _apply(controller, service)
             after_change()
             return JSONResponse(resource, status_code=201)
@@ -286,29 +277,29 @@ def api_router(controller: Controller, after_change: Any) -> APIRouter:
     async def delete_service(namespace: str, name: str) -> dict[str, Any]:
         record = find(controller, namespace, name)
         uid = controller.objects.get(record.service.namespace, name).uid
-        await asyncio.to_thread(controller.delete, name)
+        await asyncio.to_thread(controller.delete, name, namespace=record.service.namespace)
         after_change()
         details = {"name": name, "group": GROUP, "kind": "inferenceservices", "uid": uid}
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
 
     @router.post("/namespaces/{namespace}/inferenceservices/{name}/rollout")
     async def rollout(namespace: str, name: str, request: Request) -> dict[str, Any]:
-        find(controller, namespace, name)
+        held = find(controller, namespace, name).service.namespace
         body = RolloutRequest.model_validate(await request.json())
-        await asyncio.to_thread(controller.rollout, name, body.action, body.component, body.percent)
+        await asyncio.to_thread(controller.rollout, name, body.action, body.component, body.percent, held)
         after_change()
-        resource: dict[str, Any] = await asyncio.to_thread(controller.as_resource, name)
+        resource: dict[str, Any] = await asyncio.to_thread(controller.as_resource, name, None, held)
         return resource
 
     @router.get("/namespaces/{namespace}/inferenceservices/{name}/logs")
     async def logs(namespace: str, name: str, component: str | None = None, cursor: str = "{}") -> dict[str, Any]:
         """The replicas' output since ``cursor`` (JSON from the previous answer): `isvc logs [-f]`."""
-        find(controller, namespace, name)
+        held = find(controller, namespace, name).service.namespace
         try:
             position = {str(k): int(v) for k, v in json.loads(cursor).items()}
         except (ValueError, AttributeError) as exc:
             raise SpecError(f"cursor: not a JSON object of offsets: {exc}") from exc
-        lines, after = await asyncio.to_thread(controller.logs, name, component, position)
+        lines, after = await asyncio.to_thread(controller.logs, name, component, position, held)
         return {"lines": lines, "cursor": after}
 
     return router

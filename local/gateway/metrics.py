@@ -60,7 +60,8 @@ class _GatewayCollector:
         )
         for controller in self.controllers:
             live = controller.live_statuses()  # a snapshot: no Ray call on the event loop
-            for name, entry in controller.services.items():  # an immutable snapshot of records
+            for entry in controller.services.values():  # an immutable snapshot of records
+                name = entry.service.name
                 per_revision = controller.revision_replicas(entry, live)
                 for component, plan in entry.plans.items():
                     for target in plan.traffic:

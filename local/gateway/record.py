@@ -73,6 +73,7 @@ def route_table(record: ServiceRecord) -> RouteTable:
         record.service.tag_routing,
         wake_downstream_after_s=wake if record.placement.mode == "separate" else None,
         placement=record.placement,
+        namespace=record.service.namespace,
     )
 
 

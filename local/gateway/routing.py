@@ -27,7 +27,7 @@ from kserve.protocol.infer_type import InferRequest
 
 from local.errors import NotFoundError, status_code_of
 from local.gateway import metrics
-from local.placement import SEPARATE, Placement, entry_unit
+from local.placement import DEFAULT_NAMESPACE, SEPARATE, Placement, entry_unit, unit_revisions
 from local.spec import TAG_ROUTING_ANNOTATION
 
 TAG_HEADER = "x-isvc-tag"
@@ -59,6 +59,8 @@ class RouteTable:
     tag_routing: bool = False
     wake_downstream_after_s: float | None = None
     placement: Placement = SEPARATE
+    namespace: str = DEFAULT_NAMESPACE
+    """The service's namespace: part of its Serve application names (``local.placement.unit_name``)."""
 
     @property
     def ready(self) -> bool:
@@ -89,9 +91,12 @@ class RouteTable:
 class IsvcModel(InferenceModel):
     """The model KServe's data plane sees for one InferenceService."""
 
-    def __init__(self, model_name: str, service: str, handle_for: Callable[[str], Any]):
+    def __init__(
+        self, model_name: str, service: str, handle_for: Callable[[str], Any], namespace: str = DEFAULT_NAMESPACE
+    ):
         super().__init__(model_name)
         self.service = service
+        self.namespace = namespace
         self._handle_for = handle_for
         self._table: RouteTable | None = None
         self._metadata: dict[str, dict[str, Any]] = {}
@@ -108,7 +113,7 @@ class IsvcModel(InferenceModel):
         self._metadata = {
             unit: meta
             for unit, meta in self._metadata.items()
-            if all(table.component_of(part) is not None for part in unit.split("+"))
+            if all(table.component_of(part) is not None for part in unit_revisions(unit)[1])
         }
 
     def serves_revision(self, revision: str) -> bool:
@@ -127,7 +132,7 @@ class IsvcModel(InferenceModel):
             if component is None:
                 raise NotFoundError(f"revision {pinned_revision!r} of {self.service} is not deployed")
             chosen[component] = pinned_revision
-        entry, downstream = entry_unit(table.placement, chosen)
+        entry, downstream = entry_unit(table.placement, chosen, table.namespace)
         if downstream is not None:
             self._maybe_wake(downstream, table.wake_downstream_after_s)
         return chosen, entry, downstream

@@ -147,8 +147,14 @@ def _kit_exception_interceptor() -> Any:
     from kserve.protocol.grpc.interceptors import ExceptionToStatusInterceptor
 
     from local.errors import IsvcError, grpc_code_name_of, too_large_for_ray
+    from local.gateway.namespaces import REQUEST_HEADERS
 
     class KitExceptionToStatusInterceptor(ExceptionToStatusInterceptor):
+        async def intercept(self, method: Any, request_or_iterator: Any, context: Any, method_name: str) -> Any:
+            # The call's metadata, for a model name several namespaces serve (local.gateway.namespaces).
+            REQUEST_HEADERS.set({item.key: item.value for item in context.invocation_metadata() or ()})
+            return await super().intercept(method, request_or_iterator, context, method_name)
+
         async def handle_exception(self, ex: Exception, request: Any, context: Any, method_name: str) -> None:
             error = too_large_for_ray(ex)
             if isinstance(error, IsvcError):
@@ -199,7 +205,8 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any =
             _wait_listening(sink, options.sink_port)
             controller.local_sink_url = f"http://127.0.0.1:{options.sink_port}/"
         if controller.store is not None and controller.store.services():
-            log(f"restoring {', '.join(controller.store.services())} from {controller.store.path} ...")
+            stored = ", ".join(f"{ns}/{name}" for ns, name in controller.store.services())
+            log(f"restoring {stored} from {controller.store.path} ...")
             controller.restore()
         apply_services(controller, options.services, log)
         if options.reload:
@@ -216,8 +223,8 @@ def run(options: GatewayOptions, log: Callable[[str], None] = print, lock: Any =
         )
 
         async def announce() -> None:  # on the gateway's loop, where the Ray handles live
-            for name in list(controller.services):
-                log(await sample_request(controller, name))
+            for namespace, name in list(controller.services):
+                log(await sample_request(controller, name, namespace))
             sys.stdout.flush()
 
         sys.stdout.flush()
@@ -302,11 +309,11 @@ def spec_modules(services: Sequence[Any]) -> list[str]:
     return modules
 
 
-async def sample_request(controller: Any, name: str) -> str:
+async def sample_request(controller: Any, name: str, namespace: str | None = None) -> str:
     """The request to paste for service ``name``, shaped by its model's V2 metadata (asked of a replica)."""
     from local.samples import curl_example
 
-    model = controller.get(name).model
+    model = controller.get(name, namespace).model
     try:
         inputs = await asyncio.wait_for(model.get_input_types(), timeout=10)
     except Exception:  # no ready revision (at zero, failed): the metadata URL instead

@@ -123,10 +123,11 @@ def test_replica_processes_of_one_service() -> None:
         "ray::ServeReplica:iris-transformer-00001+iris-predictor-00001:component",
         "ray::ServeReplica:iris-batch-transformer-00001+iris-batch-predictor-00001:component",
         "ray::ServeReplica:iris-predictor-00002:iris-predictor-00002",
+        "ray::ServeReplica:isvc-kit.iris-predictor-00003:component",  # outside the default namespace
         "ray::ServeController",
         "/venv/bin/python -m predictors.sklearn",
     ]
-    assert replica_processes(titles, "iris") == 2
+    assert replica_processes(titles, "iris") == 3
     assert replica_processes(titles, "iris-batch") == 1
     assert replica_processes(titles, "mnist") == 0
 

@@ -126,7 +126,7 @@ def test_readers_during_an_apply_see_the_old_record_whole_then_the_new_one(
 
     def reader() -> None:
         while not stop.is_set():
-            record = controller.services["iris"]
+            record = controller.services[("isvc-kit", "iris")]
             if model_dir_of_spec(record) != model_dir_of_plan(record):
                 mixed.append(f"{model_dir_of_spec(record)} with {model_dir_of_plan(record)}")
 
@@ -152,9 +152,9 @@ def test_readers_during_an_apply_see_the_old_record_whole_then_the_new_one(
     after = controller.get("iris")
     assert model_dir_of_spec(after) == model_dir_of_plan(after) == "--model_dir=models/iris/v2"
     assert mixed == []
-    assert model_dir_of_spec(before["iris"]) == "--model_dir=models/iris/v1"  # a snapshot never changes
+    assert model_dir_of_spec(before[("isvc-kit", "iris")]) == "--model_dir=models/iris/v1"  # a snapshot never changes
     with pytest.raises(TypeError):
-        before["other"] = after  # type: ignore[index]
+        before[("isvc-kit", "other")] = after  # type: ignore[index]
     with pytest.raises(dataclasses.FrozenInstanceError):
         after.units = ()  # type: ignore[misc]
 
@@ -197,7 +197,7 @@ def test_delete_gives_up_after_its_timeout_with_a_503(controller: Controller) ->
     controller.apply(iris())
     with pytest.raises(NotReadyError, match="still deletes"):
         controller.delete("iris", timeout_s=0.3)
-    assert "iris" not in controller.services  # no longer served, whatever Serve still does
+    assert ("isvc-kit", "iris") not in controller.services  # no longer served, whatever Serve still does
 
 
 def test_a_request_routes_by_one_table_while_tables_are_swapped() -> None:

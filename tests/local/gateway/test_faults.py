@@ -202,7 +202,7 @@ def test_a_transformer_whose_predictor_is_gone_answers_503_with_a_reason(ray_gat
     text = iris_manifest(name, name, **{"isvc-kit.io/placement": "separate"})
     with applied(ray_gateway, text, name), httpx.Client(base_url=ray_gateway.url, timeout=60) as client:
         assert client.post(f"/v1/models/{name}:predict", json={"instances": [SETOSA]}).status_code == 200
-        predictor = f"{name}-predictor-00001"
+        predictor = f"isvc-kit.{name}-predictor-00001"  # the Serve application (local.placement.unit_name)
         ray_gateway.runtime.delete(predictor)  # its Serve application goes away behind the transformer
         deadline = time.monotonic() + 60
         while ray_gateway.runtime.status(predictor).status != "NOT_FOUND" and time.monotonic() < deadline:

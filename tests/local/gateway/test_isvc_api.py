@@ -85,12 +85,17 @@ def test_namespaces_are_honoured(client: TestClient) -> None:
         client.delete(path("team-b", "iris")),
     ):
         check_status(write, 404, "NotFound")
-    # The same name in another namespace is refused, never a silent move of team-a's service.
-    elsewhere = check_status(create(client, "team-b"), 409, "Conflict")
-    assert "exists in namespace 'team-a'" in elsewhere["message"]
+    # The same name in another namespace is another service: team-a's stays as it was.
+    team_a = client.get(path("team-a", "iris")).json()["metadata"]
+    assert create(client, "team-b").status_code == 201
+    assert client.get(path("team-a", "iris")).json()["metadata"]["uid"] == team_a["uid"]
+    assert client.get(path("team-b", "iris")).json()["metadata"]["uid"] != team_a["uid"]
+    either = check_status(client.get(path("_all", "iris")), 409, "Conflict")
+    assert "'team-a', 'team-b'" in either["message"], either
     yaml_apply = client.post(path("team-b"), content=yaml.safe_dump(iris_object(None)).encode())
-    check_status(yaml_apply, 409, "Conflict")
-    assert client.get(path("team-a", "iris")).status_code == 200
+    assert yaml_apply.status_code == 200 and yaml_apply.json()["items"][0]["metadata"]["namespace"] == "team-b"
+    assert client.delete(path("team-b", "iris")).status_code == 200
+    assert client.get(path("team-a", "iris")).json()["metadata"]["uid"] == team_a["uid"]
     mismatch = check_status(client.post(path("team-b"), json=iris_object("team-c", "other")), 400, "BadRequest")
     assert "does not match the namespace sent on the request" in mismatch["message"]
 

@@ -108,7 +108,9 @@ def test_colocated_and_separate_answer_and_log_alike(placed: Any) -> None:
     seq = last_seq(engine)
     colocated = status(gateway)
     assert colocated["localRuntime"]["placement"]["mode"] == "colocated"
-    assert colocated["localRuntime"]["placement"]["units"] == [f"{NAME}-transformer-00001+{NAME}-predictor-00001"]
+    assert colocated["localRuntime"]["placement"]["units"] == [
+        f"isvc-kit.{NAME}-transformer-00001+{NAME}-predictor-00001"
+    ]
     assert colocated["localRuntime"]["replicas"] == {"transformer": 1, "predictor": 1}
     first = send_all(gateway, "colo")
     # three successful inferences: a request and a response per component; the 400 only a request
@@ -120,8 +122,8 @@ def test_colocated_and_separate_answer_and_log_alike(placed: Any) -> None:
     separate = status(gateway)
     assert separate["localRuntime"]["placement"]["mode"] == "separate"
     assert sorted(separate["localRuntime"]["placement"]["units"]) == [
-        f"{NAME}-predictor-00001",
-        f"{NAME}-transformer-00001",
+        f"isvc-kit.{NAME}-predictor-00001",
+        f"isvc-kit.{NAME}-transformer-00001",
     ]
     for component in ("transformer", "predictor"):  # a placement is not a new revision
         assert separate["components"][component]["latestCreatedRevision"] == f"{NAME}-{component}-00001"

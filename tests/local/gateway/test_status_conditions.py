@@ -45,7 +45,7 @@ class FailingServe:
     def deploy_many(self, items: list[Any]) -> dict[str, Any]:
         results = {}
         for unit, _ in items:
-            bad = [part for part in unit.name.split("+") if part in self.failing]
+            bad = [member.name for member in unit.members if member.name in self.failing]
             if bad:
                 results[unit.name] = Status("DEPLOY_FAILED", 0, f"{bad[0]}: FileNotFoundError: models/iris/missing")
             else:
