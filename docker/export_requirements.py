@@ -57,7 +57,7 @@ class Requirements:
     on_top_of: str | None = None  # installed after that file: only what it does not already hold
 
 
-SERVING_ROOTS = ("kserve", "numpy", "fastapi", "pydantic")
+SERVING_ROOTS = ("kserve", "numpy", "fastapi", "pydantic", "pydantic-settings")
 FILES = {
     "serving": Requirements(
         roots=SERVING_ROOTS,
@@ -76,7 +76,7 @@ FILES = {
         why="python -m local.sink: Starlette on uvicorn, SQLAlchemy with psycopg 3 for PostgreSQL URLs",
     ),
     "console": Requirements(
-        roots=("fastapi", "uvicorn", "httpx", "kubernetes", "prometheus-client"),
+        roots=("fastapi", "uvicorn", "httpx", "kubernetes", "prometheus-client", "pydantic-settings"),
         excluded=KUBERNETES_ASYNCIO,
         why="python -m local.console: FastAPI on uvicorn, the synchronous Kubernetes client, httpx, prometheus-client",
     ),

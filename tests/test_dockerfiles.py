@@ -357,7 +357,7 @@ def test_console_command_port_and_healthcheck_are_the_deployments() -> None:
 
 # local.errors.status_code_of (the gateway's error mapping) imports kserve; the console never calls it.
 CONSOLE_IMPORTS_NOT_RUN = {"kserve"}
-DISTRIBUTION_OF = {"prometheus_client": "prometheus-client", "yaml": "pyyaml"}
+DISTRIBUTION_OF = {"prometheus_client": "prometheus-client", "yaml": "pyyaml", "pydantic_settings": "pydantic-settings"}
 
 
 def _imports(path: Path) -> set[str]:
