@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import re
 import shutil
 import subprocess
 import tempfile
@@ -117,9 +118,11 @@ def profile_load(
 
 
 def replica_pid(isvc: procs.IsvcUp, service: str) -> int:
+    """The replica of ``service``'s unit (its title ``ray::ServeReplica:[namespace.]<service>-...``)."""
+    title = re.compile(rf"ServeReplica:(?:[a-z0-9-]+\.)?{re.escape(service)}-(?:predictor|transformer)-")
     for proc in isvc.processes():
         try:
-            if f"ServeReplica:{service}-" in " ".join(proc.cmdline()):
+            if title.search(" ".join(proc.cmdline())):
                 return proc.pid
         except psutil.Error:
             continue
