@@ -671,3 +671,14 @@ def test_canary_goes_to_the_newest_ready_revision_while_a_newer_one_starts() -> 
     plan = route_traffic(state, 20, ready={R1, R2})
     assert [(t.revision, t.percent) for t in plan.traffic] == [(R2, 20), (R1, 80)]
     assert R2 in deployed(plan)
+
+
+def test_a_revision_that_may_scale_to_zero_pushes_its_queue_four_times_a_second() -> None:
+    from local.plan import ZERO_METRICS_INTERVAL_S, AutoscalingPlan
+
+    def options(min_replicas: int) -> dict[str, object]:
+        return AutoscalingPlan(min_replicas, 2, 1, 8.0, 30.0, 30.0).as_ray_options()
+
+    assert options(0)["metrics_interval_s"] == ZERO_METRICS_INTERVAL_S == 0.25
+    assert options(1)["metrics_interval_s"] == 1.0
+    assert all(o["look_back_period_s"] > o["metrics_interval_s"] for o in (options(0), options(1)))

@@ -21,19 +21,24 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def test_a_worker_is_asked_for_only_while_a_unit_that_scales_to_zero_is_at_zero(
+def test_a_worker_is_asked_for_while_a_unit_that_scales_to_zero_is_deployed(
     asked: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(standby, "idle_workers", lambda pids: [])
-    statuses = {"a": Status(1), "b": Status(0)}
-    keeper = standby.WarmStandby(lambda: statuses, lambda: {"a"}, lambda: [])
+    statuses = {"b": Status(0)}
+    scalable = {"a"}
+    keeper = standby.WarmStandby(lambda: statuses, lambda: scalable, lambda: [])
     keeper.tick()
-    assert asked == []  # "a" is running; "b" cannot scale to zero
-    statuses["a"] = Status(0)
+    assert asked == []  # "a" is not deployed (yet); "b" cannot scale to zero
+    statuses["a"] = Status(1)
     keeper.tick()
-    assert asked == [1] and keeper.started == 1
+    assert asked == [1] and keeper.started == 1  # running: the worker is ready before it scales to zero
     keeper.tick()
     assert asked == [1]  # the one asked for is still starting
+    scalable.clear()
+    keeper._requested_at = None
+    keeper.tick()
+    assert asked == [1]  # nothing may scale to zero: no standby
 
 
 def test_no_worker_is_asked_for_while_one_is_idle(asked: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
