@@ -4,6 +4,7 @@ counters (read from the controller at scrape time). Exposed at ``/metrics`` with
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,8 +45,19 @@ class _GatewayCollector:
     """
 
     def __init__(self) -> None:
-        self.controllers: list[Any] = []
+        self._refs: list[weakref.ref[Any]] = []  # every live gateway of the process (one in isvc up)
         self.registered = False  # with prometheus_client's REGISTRY (once per process)
+
+    @property
+    def controllers(self) -> list[Any]:
+        return [controller for ref in self._refs if (controller := ref()) is not None]
+
+    @controllers.setter
+    def controllers(self, value: list[Any]) -> None:
+        self._refs = [weakref.ref(controller) for controller in value]
+
+    def add(self, controller: Any) -> None:
+        self.controllers = [c for c in self.controllers if c is not controller] + [controller]
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         replicas = GaugeMetricFamily(
@@ -59,7 +71,10 @@ class _GatewayCollector:
             labels=["inferenceservice", "component", "outcome"],
         )
         for controller in self.controllers:
-            live = controller.live_statuses()  # a snapshot: no Ray call on the event loop
+            try:
+                live = controller.live_statuses()  # a snapshot: no Ray call on the event loop
+            except Exception:  # a gateway being torn down: the others still report
+                continue
             for entry in controller.services.values():  # an immutable snapshot of records
                 name = entry.service.name
                 per_revision = controller.revision_replicas(entry, live)
@@ -82,4 +97,4 @@ def expose_gateway(controller: Any) -> None:
     if not _GATEWAY.registered:
         REGISTRY.register(_GATEWAY)
         _GATEWAY.registered = True
-    _GATEWAY.controllers = [controller]
+    _GATEWAY.add(controller)

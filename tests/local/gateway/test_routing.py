@@ -195,3 +195,32 @@ def test_api_errors_are_kubernetes_status_objects(gateway: Any) -> None:
     assert bad.status_code == 400 and "not valid YAML" in bad.json()["message"]
     assert bad.json()["reason"] == "BadRequest"
     assert client.get("/v2/models/nope").json() == {"error": "Model with name nope does not exist."}
+
+
+def test_metrics_report_every_live_gateway_of_the_process() -> None:
+    """A second gateway in the process (tests build several) must not hide the first one's series."""
+    import gc
+
+    from local.gateway import metrics
+
+    class Fake:
+        def __init__(self) -> None:
+            self.services: dict[str, object] = {}
+
+        def live_statuses(self) -> dict[str, object]:
+            return {}
+
+    saved = metrics._GATEWAY.controllers
+    try:
+        first, second = Fake(), Fake()
+        metrics._GATEWAY.controllers = []
+        metrics._GATEWAY.add(first)
+        metrics._GATEWAY.add(second)
+        metrics._GATEWAY.add(first)  # again: once
+        assert metrics._GATEWAY.controllers == [second, first]
+        del second
+        gc.collect()
+        assert metrics._GATEWAY.controllers == [first]  # a gateway that is gone is dropped
+        list(metrics._GATEWAY.collect())
+    finally:
+        metrics._GATEWAY.controllers = saved
