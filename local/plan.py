@@ -32,6 +32,7 @@ from local.errors import SpecError
 from local.limits import ACTIVATOR_QUEUE_DEPTH, DEFAULT_TIMEOUT_S, request_limits
 from local.modes import HPA_DOWNSCALE_STABILIZATION_S, hpa_scaling, is_standard
 from local.spec import ComponentSpec, EntryPoint, InferenceService, entrypoint_of
+from local.traffic import TrafficTarget
 
 # maxReplicas 0 means "no limit" to Knative; on a laptop the kit caps it here.
 LOCAL_MAX_REPLICAS = 4
@@ -107,14 +108,6 @@ class Revision:
     """Requests that may wait for a replica; beyond, 503 (``local.limits``)."""
     timeout_s: float = DEFAULT_TIMEOUT_S
     """KServe's ``timeout`` (Knative's ``timeoutSeconds``): beyond, 504 (``local.limits``)."""
-
-
-@dataclass(frozen=True)
-class TrafficTarget:
-    revision: str
-    percent: int
-    tag: str | None = None
-    latest_revision: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 from local.cli._client import GatewayClient, add_server_argument, namespace_of
 from local.cli._output import dump, ready_of, table
+from local.traffic import TrafficTarget
 
 
 def register(subparsers: Any) -> None:
@@ -24,14 +25,15 @@ def rows_of(resources: list[dict[str, Any]]) -> list[list[Any]]:
         replicas = status.get("localRuntime", {}).get("replicas", {})
         components = status.get("components", {})
         latest = components.get("predictor", {}).get("latestCreatedRevision")
-        canary = [t for t in components.get("predictor", {}).get("traffic", []) if t.get("tag") == "latest"]
+        split = [TrafficTarget.parse(t) for t in components.get("predictor", {}).get("traffic", [])]
+        canary = [t for t in split if t.tag == "latest"]
         rows.append(
             [
                 resource["metadata"]["name"],
                 status.get("url"),
                 ready_of(resource),
                 "/".join(f"{name}={count}" for name, count in replicas.items()),
-                f"{canary[0]['percent']}%" if canary else "",
+                f"{canary[0].percent}%" if canary else "",
                 latest,
             ]
         )

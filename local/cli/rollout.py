@@ -116,9 +116,7 @@ def _print_status(status: RolloutStatus, output: str) -> None:
                             "latestRolledoutRevision": c.latest_rolled_out,
                             "previousRolledoutRevision": c.previous_rolled_out,
                             "phase": c.phase,
-                            "traffic": [
-                                {"revisionName": t.revision, "percent": t.percent, "tag": t.tag} for t in c.traffic
-                            ],
+                            "traffic": [t.to_status() for t in c.traffic],
                         }
                         for name, c in status.components.items()
                     },

@@ -23,6 +23,7 @@ from typing import Any
 
 from local.cluster.patches import COMPONENTS, validate_percent
 from local.errors import NotFoundError
+from local.traffic import TrafficTarget
 
 PHASE_STABLE = "stable"
 PHASE_CANARY = "canary"
@@ -63,23 +64,7 @@ class Condition:
         )
 
 
-@dataclass(frozen=True)
-class TrafficEntry:
-    revision: str | None
-    percent: int
-    tag: str | None = None
-    latest_revision: bool = False
-    url: str | None = None
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> TrafficEntry:
-        return cls(
-            revision=raw.get("revisionName"),
-            percent=int(raw.get("percent") or 0),
-            tag=raw.get("tag") or None,
-            latest_revision=bool(raw.get("latestRevision", False)),
-            url=raw.get("url"),
-        )
+TrafficEntry = TrafficTarget  # a cluster's traffic[] entries: the same model as the local runtime's
 
 
 @dataclass(frozen=True)

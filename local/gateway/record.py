@@ -58,10 +58,7 @@ class ServiceRecord:
 
 def route_table(record: ServiceRecord) -> RouteTable:
     """The routing table of a record: traffic per component, as its plans split it."""
-    components = {
-        name: ComponentRoute(tuple((t.revision, t.percent, t.tag) for t in plan.traffic))
-        for name, plan in record.plans.items()
-    }
+    components = {name: ComponentRoute(plan.traffic) for name, plan in record.plans.items()}
     entry_component = "transformer" if "transformer" in components else "predictor"
     # Behind a transformer, a predictor that may be at zero is woken with the transformer, not after it.
     predictor = record.plans["predictor"].state.latest

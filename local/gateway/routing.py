@@ -25,31 +25,30 @@ from kserve.errors import ModelNotReady
 from kserve.model import InferenceModel, InferenceVerb
 from kserve.protocol.infer_type import InferRequest
 
+from local import traffic
 from local.errors import NotFoundError, status_code_of
 from local.gateway import metrics
 from local.placement import DEFAULT_NAMESPACE, SEPARATE, Placement, entry_unit, unit_revisions
 from local.spec import TAG_ROUTING_ANNOTATION
+from local.traffic import TrafficTarget
 
 TAG_HEADER = "x-isvc-tag"
 
 
 @dataclass(frozen=True)
 class ComponentRoute:
-    """Traffic of one component: (revision, percent, tag) triples."""
+    """Traffic of one component: the planner's ``TrafficTarget``s (``local.traffic``), as the status shows them."""
 
-    targets: tuple[tuple[str, int, str | None], ...]
+    targets: tuple[TrafficTarget, ...]
 
     def tagged(self, tag: str) -> str | None:
-        return next((revision for revision, _, target_tag in self.targets if target_tag == tag), None)
+        return traffic.tagged(self.targets, tag)
 
     def pick(self, rng: random.Random) -> str:
-        weighted = [(revision, percent) for revision, percent, _ in self.targets if percent > 0]
-        if not weighted:
+        revision = traffic.pick(self.targets, rng)
+        if revision is None:
             raise ModelNotReady("", "no ready revision receives traffic")
-        if len(weighted) == 1:
-            return weighted[0][0]
-        revisions, weights = zip(*weighted, strict=True)
-        return rng.choices(revisions, weights=weights)[0]
+        return revision
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class RouteTable:
     def component_of(self, revision: str) -> str | None:
         """The component whose traffic includes ``revision`` (None: not deployed with traffic)."""
         for name, route in self.components.items():
-            if any(target[0] == revision for target in route.targets):
+            if any(target.revision == revision for target in route.targets):
                 return name
         return None
 

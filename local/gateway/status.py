@@ -49,11 +49,7 @@ def render_status(entry: ServiceRecord, base_url: str, live: dict[str, int]) -> 
             "latestReadyRevision": ready_names[-1] if ready_names else None,
             "latestRolledoutRevision": state.latest_rolled_out,
             "previousRolledoutRevision": state.previous_rolled_out,
-            "traffic": [
-                {"revisionName": t.revision, "percent": t.percent, "latestRevision": t.latest_revision}
-                | ({"tag": t.tag} if t.tag else {})
-                for t in plan.traffic
-            ],
+            "traffic": [target.to_status() for target in plan.traffic],
             "url": url,
         }
     conditions = service_conditions(entry.service.name, entry.plans, entry.ready_revisions, standard)

@@ -24,6 +24,7 @@ from local.gateway.record import ServiceRecord
 from local.gateway.routing import ComponentRoute, IsvcModel, RouteTable
 from local.placement import Placement
 from local.spec import InferenceService, load_documents
+from local.traffic import TrafficTarget
 from tests.conftest import iris_manifest
 
 
@@ -143,7 +144,7 @@ def test_readers_during_an_apply_see_the_old_record_whole_then_the_new_one(
         assert model_dir_of_spec(during) == "--model_dir=models/iris/v1"
         assert during.plans["predictor"].traffic[0].revision == "iris-predictor-00001"
         table = during.model._table
-        assert table is not None and table.components["predictor"].targets[0][0] == "iris-predictor-00001"
+        assert table is not None and table.components["predictor"].targets[0].revision == "iris-predictor-00001"
     finally:
         serve.hold.set()
         applying.join(timeout=10)
@@ -205,8 +206,8 @@ def test_a_request_routes_by_one_table_while_tables_are_swapped() -> None:
         return RouteTable(
             "transformer",
             {
-                "transformer": ComponentRoute(((f"iris-transformer-0000{n}", 100, None),)),
-                "predictor": ComponentRoute(((f"iris-predictor-0000{n}", 100, None),)),
+                "transformer": ComponentRoute((TrafficTarget(f"iris-transformer-0000{n}", 100, None),)),
+                "predictor": ComponentRoute((TrafficTarget(f"iris-predictor-0000{n}", 100, None),)),
             },
             placement=Placement("colocated", "one unit per pair"),
         )

@@ -17,19 +17,21 @@ from local.gateway.app import build_gateway_app
 from local.gateway.controller import Controller
 from local.gateway.inference_log import INFERENCE_PATH, local_logger_url
 from local.gateway.routing import ComponentRoute, IsvcModel, RouteTable, request_tag
+from local.traffic import TrafficTarget
 
 
 def test_split_follows_the_percentages() -> None:
-    route = ComponentRoute((("r2", 20, "latest"), ("r1", 80, "prev")))
+    route = ComponentRoute((TrafficTarget("r2", 20, "latest"), TrafficTarget("r1", 80, "prev")))
     rng = random.Random(7)
     counts = Counter(route.pick(rng) for _ in range(10_000))
     assert 0.18 <= counts["r2"] / 10_000 <= 0.22
 
 
 def test_zero_percent_revision_gets_nothing_and_no_traffic_is_not_ready() -> None:
-    assert {ComponentRoute((("r2", 0, "latest"), ("r1", 100, "prev"))).pick(random.Random(1)) for _ in range(200)} == {
-        "r1"
-    }
+    assert {
+        ComponentRoute((TrafficTarget("r2", 0, "latest"), TrafficTarget("r1", 100, "prev"))).pick(random.Random(1))
+        for _ in range(200)
+    } == {"r1"}
     with pytest.raises(ModelNotReady):
         ComponentRoute(()).pick(random.Random(1))
 
@@ -37,8 +39,8 @@ def test_zero_percent_revision_gets_nothing_and_no_traffic_is_not_ready() -> Non
 def test_tag_routing_only_when_the_annotation_is_on() -> None:
     """KServe: serving.kserve.io/enable-tag-routing exposes latest-/prev- hosts; otherwise they do not exist."""
     components = {
-        "transformer": ComponentRoute((("t1", 100, None),)),
-        "predictor": ComponentRoute((("p2", 10, "latest"), ("p1", 90, "prev"))),
+        "transformer": ComponentRoute((TrafficTarget("t1", 100, None),)),
+        "predictor": ComponentRoute((TrafficTarget("p2", 10, "latest"), TrafficTarget("p1", 90, "prev"))),
     }
     on = RouteTable("transformer", components, tag_routing=True)
     assert on.choose(random.Random(0), "latest") == {"transformer": "t1", "predictor": "p2"}
@@ -147,9 +149,12 @@ def gateway() -> Any:
         RouteTable(
             "transformer",
             {
-                "transformer": ComponentRoute((("iris-transformer-00001", 100, None),)),
+                "transformer": ComponentRoute((TrafficTarget("iris-transformer-00001", 100, None),)),
                 "predictor": ComponentRoute(
-                    (("iris-predictor-00002", 0, "latest"), ("iris-predictor-00001", 100, "prev"))
+                    (
+                        TrafficTarget("iris-predictor-00002", 0, "latest"),
+                        TrafficTarget("iris-predictor-00001", 100, "prev"),
+                    )
                 ),
             },
         )

@@ -15,6 +15,7 @@ from local.errors import NotFoundError
 from local.gateway.app import build_gateway_app
 from local.gateway.controller import Controller
 from local.gateway.routing import ComponentRoute, IsvcModel, RouteTable
+from local.traffic import TrafficTarget
 
 
 class _Revision:
@@ -59,8 +60,10 @@ def gateway(monkeypatch: pytest.MonkeyPatch) -> Any:
         RouteTable(
             "transformer",
             {
-                "transformer": ComponentRoute((("iris-transformer-00001", 100, None),)),
-                "predictor": ComponentRoute((("iris-predictor-00002", 10, None), ("iris-predictor-00001", 90, None))),
+                "transformer": ComponentRoute((TrafficTarget("iris-transformer-00001", 100),)),
+                "predictor": ComponentRoute(
+                    (TrafficTarget("iris-predictor-00002", 10), TrafficTarget("iris-predictor-00001", 90))
+                ),
             },
         )
     )

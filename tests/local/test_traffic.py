@@ -1,0 +1,30 @@
+"""local/traffic.py: one traffic model from the planner to the status, the router and the CLI."""
+
+from __future__ import annotations
+
+import random
+
+from local import traffic
+from local.traffic import TrafficTarget
+
+
+def test_an_entry_reads_back_what_it_writes_as_kserve_writes_it() -> None:
+    canary = TrafficTarget("iris-predictor-00002", 20, tag="latest", latest_revision=True)
+    assert canary.to_status() == {
+        "revisionName": "iris-predictor-00002",
+        "percent": 20,
+        "latestRevision": True,
+        "tag": "latest",
+    }
+    assert TrafficTarget.parse(canary.to_status()) == canary
+    routed = {"revisionName": "r1", "percent": 80, "tag": "prev", "latestRevision": False, "url": "http://prev-x"}
+    assert TrafficTarget.parse(routed).to_status() == routed  # a cluster's entry, url included
+
+
+def test_the_router_draws_by_the_split_and_finds_tags() -> None:
+    split = (TrafficTarget("r2", 20, "latest", True), TrafficTarget("r1", 80, "prev"))
+    rng = random.Random(7)
+    drawn = [traffic.pick(split, rng) for _ in range(2000)]
+    assert 0.17 < drawn.count("r2") / len(drawn) < 0.23
+    assert traffic.tagged(split, "prev") == "r1" and traffic.tagged(split, "nope") is None
+    assert traffic.pick((TrafficTarget("r2", 0, "latest", True),), rng) is None
