@@ -94,6 +94,10 @@ class RayRuntime:
 
         use_token(ensure_token(self.state_dir))
         import ray
+
+        from local.ray_layer.pickling import guard_pickle_by_value
+
+        guard_pickle_by_value()
         from ray import serve
 
         logging.getLogger("ray.serve").setLevel(logging.WARNING)  # no "Started Serve ..." banners
