@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -29,11 +28,6 @@ from local.settings import settings
 
 logger = logging.getLogger(__name__)
 DEPLOY_TIMEOUT_S = 180.0
-# Ray Serve builds a deployment's config by registering a module with cloudpickle, dumping, then
-# unregistering it (ray/serve/config.py, RequestRouterConfig._serialize_request_router_cls): two threads
-# doing it at once fail with "... is not registered for pickle by value". Applies run in worker threads,
-# so every deployment is built and submitted under this lock.
-_SERVE_CONFIG_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -143,12 +137,13 @@ class RayRuntime:
 
         if not items:
             return {}
-        with _SERVE_CONFIG_LOCK:
-            targets = [
-                RunTarget(target=self._application(unit, loggers), name=unit.name, route_prefix=None)
-                for unit, loggers in items
-            ]
-            serve.run_many(targets, wait_for_applications_running=False)
+        # Configs may be built from several threads at once: local.ray_layer.pickling guards Ray's
+        # pickle-by-value registration, where that race was (guard_pickle_by_value in start()).
+        targets = [
+            RunTarget(target=self._application(unit, loggers), name=unit.name, route_prefix=None)
+            for unit, loggers in items
+        ]
+        serve.run_many(targets, wait_for_applications_running=False)
         names = {unit.name for unit, _ in items}
         self._zero_units |= {unit.name for unit, _ in items if unit.entry.autoscaling.min_replicas == 0}
         self._timeouts.update({unit.name: unit.entry.timeout_s for unit, _ in items})
