@@ -116,15 +116,21 @@ def not_measured(key: str, why: str) -> Verdict:
     return judge(key, None, note=why)
 
 
-def logger_counters(metrics_text: str, service: str) -> dict[str, float]:
-    """``isvc_logger_events_total{inferenceservice=service,...}`` summed by outcome (Prometheus text format)."""
+def _of(labels: Mapping[str, str], service: str, namespace: str | None) -> bool:
+    """A series of ``service`` in ``namespace`` (None: in any namespace)."""
+    return labels.get("inferenceservice") == service and (namespace is None or labels.get("namespace") == namespace)
+
+
+def logger_counters(metrics_text: str, service: str, namespace: str | None = None) -> dict[str, float]:
+    """``isvc_logger_events_total{inferenceservice=service,namespace=namespace,...}`` summed by outcome
+    (Prometheus text format); without ``namespace``, over every namespace that has a ``service``."""
     import re
 
     totals: dict[str, float] = {}
     pattern = re.compile(r"^isvc_logger_events_total\{([^}]*)\}\s+([0-9.eE+-]+)\s*$", re.M)
     for labels_text, value in pattern.findall(metrics_text):
         labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
-        if labels.get("inferenceservice") == service:
+        if _of(labels, service, namespace):
             outcome = labels.get("outcome", "?")
             totals[outcome] = totals.get(outcome, 0.0) + float(value)
     return totals
@@ -160,22 +166,28 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def answered(metrics_text: str, service: str) -> int | None:
-    """Requests the gateway answered 2xx for ``service`` (``isvc_requests_total``, once per request).
+def answered(metrics_text: str, service: str, namespace: str | None = None) -> int | None:
+    """Requests the gateway answered 2xx for ``service`` in ``namespace`` (``isvc_requests_total``, once per
+    request); without ``namespace``, summed over every namespace that has a ``service``.
 
     The gateway counts a request once per component it went through; the largest per-component count
-    is the number of requests. None when the metric is absent.
+    of a namespace is its number of requests. None when the metric is absent.
     """
     import re
 
-    per_component: dict[str, float] = {}
+    per_component: dict[tuple[str, str], float] = {}  # (namespace, component)
     pattern = re.compile(r"^isvc_requests_total\{([^}]*)\}\s+([0-9.eE+-]+)\s*$", re.M)
     for labels_text, value in pattern.findall(metrics_text):
         labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
-        if labels.get("inferenceservice") == service and labels.get("code", "").startswith("2"):
-            component = labels.get("component", "?")
-            per_component[component] = per_component.get(component, 0.0) + float(value)
-    return int(max(per_component.values())) if per_component else None
+        if _of(labels, service, namespace) and labels.get("code", "").startswith("2"):
+            key = (labels.get("namespace", ""), labels.get("component", "?"))
+            per_component[key] = per_component.get(key, 0.0) + float(value)
+    if not per_component:
+        return None
+    per_namespace: dict[str, float] = {}
+    for (ns, _), count in per_component.items():
+        per_namespace[ns] = max(per_namespace.get(ns, 0.0), count)
+    return int(sum(per_namespace.values()))
 
 
 def replica_processes(titles: Sequence[str], service: str) -> int:

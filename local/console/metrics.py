@@ -6,14 +6,19 @@ The console keeps a short history of the gateway's own Prometheus text (``isvc_r
 ``histogram_quantile()`` over the window: differences between the newest and the oldest scrape in the
 window, the quantile interpolated linearly inside its bucket (as ``histogram_quantile`` does in
 Prometheus' ``promql/quantile.go``). Pure: the caller scrapes and passes the text and the time.
+
+A series is one revision of one component of one service, and a service is (namespace, name): two
+``iris`` of two namespaces keep apart by the series' ``namespace`` label, and so do their revisions,
+whose names repeat across namespaces.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -22,8 +27,22 @@ ERRORS = "isvc_request_errors_total"
 LATENCY_BUCKET = "isvc_request_duration_seconds_bucket"
 REPLICAS = "isvc_replicas"
 
-#: (inferenceservice, component, revision)
-Key = tuple[str, str, str]
+
+class Key(NamedTuple):
+    """The labels that identify a series: ``inferenceservice``, ``component``, ``revision``, ``namespace``.
+
+    ``namespace`` is last so that a reader indexing the former ``(service, component, revision)`` triple
+    (``key[0]``, ``key[2]``) still reads the same fields; it is ``""`` in a scrape without the label.
+    """
+
+    service: str
+    component: str
+    revision: str
+    namespace: str = ""
+
+    def of(self, service: str | None, namespace: str | None) -> bool:
+        """Whether the series belongs to ``service`` in ``namespace`` (None: any)."""
+        return (service is None or self.service == service) and (namespace is None or self.namespace == namespace)
 
 
 @dataclass(frozen=True)
@@ -48,7 +67,12 @@ def parse_scrape(text: str, at: float) -> Scrape:
             labels = sample.labels
             if "revision" not in labels:
                 continue
-            key = (labels.get("inferenceservice", ""), labels.get("component", ""), labels["revision"])
+            key = Key(
+                labels.get("inferenceservice", ""),
+                labels.get("component", ""),
+                labels["revision"],
+                labels.get("namespace", ""),
+            )
             if sample.name == REQUESTS:
                 requests[key] = requests.get(key, 0.0) + sample.value
             elif sample.name == ERRORS:
@@ -60,11 +84,20 @@ def parse_scrape(text: str, at: float) -> Scrape:
     return Scrape(at, requests, errors, buckets, replicas)
 
 
+def replicas_of(scrape: Scrape, service: str | None = None, namespace: str | None = None) -> dict[str, int]:
+    """Running replicas by revision name of ``service`` in ``namespace`` (None: any) from ``scrape``.
+
+    Revision names repeat across namespaces: without a namespace, two services of one name share keys.
+    """
+    return {key.revision: int(value) for key, value in scrape.replicas.items() if key.of(service, namespace)}
+
+
 @dataclass(frozen=True)
 class RevisionStats:
-    """What the console shows for one revision of one component."""
+    """What the console shows for one revision of one component of one service (namespace, name)."""
 
     service: str
+    namespace: str
     component: str
     revision: str
     requests: float  # total since the gateway started
@@ -119,17 +152,19 @@ class MetricsHistory:
         while self.scrapes and self.scrapes[0].at < scrape.at - self.keep_s:
             self.scrapes.popleft()
 
-    def stats(self, service: str | None = None) -> list[RevisionStats]:
+    def stats(self, service: str | None = None, namespace: str | None = None) -> list[RevisionStats]:
+        """Per revision of ``service`` in ``namespace`` (None: any), by namespace, service, component, revision."""
         if not self.scrapes:
             return []
         newest = self.scrapes[-1]
         oldest = next((s for s in self.scrapes if s.at >= newest.at - self.window_s), newest)
         span = newest.at - oldest.at
-        keys: Iterable[Key] = sorted(set(newest.requests) | set(newest.replicas))
+        keys = sorted(
+            (key for key in set(newest.requests) | set(newest.replicas) if key.of(service, namespace)),
+            key=lambda key: (key.namespace, key.service, key.component, key.revision),
+        )
         out = []
         for key in keys:
-            if service is not None and key[0] != service:
-                continue
             total = newest.requests.get(key, 0.0)
             done = total - oldest.requests.get(key, 0.0) if span > 0 else None
             failed = newest.errors.get(key, 0.0) - oldest.errors.get(key, 0.0)
@@ -141,9 +176,10 @@ class MetricsHistory:
             replicas = newest.replicas.get(key)
             out.append(
                 RevisionStats(
-                    service=key[0],
-                    component=key[1],
-                    revision=key[2],
+                    service=key.service,
+                    namespace=key.namespace,
+                    component=key.component,
+                    revision=key.revision,
                     requests=total,
                     rps=done / span if done is not None and span > 0 else None,
                     error_rate=failed / done if done else None,
@@ -154,8 +190,8 @@ class MetricsHistory:
             )
         return out
 
-    def replicas(self) -> dict[str, int]:
-        """Running replicas by revision name, from the newest scrape."""
+    def replicas(self, service: str | None = None, namespace: str | None = None) -> dict[str, int]:
+        """Running replicas by revision name of ``service`` in ``namespace`` (None: any), from the newest scrape."""
         if not self.scrapes:
             return {}
-        return {key[2]: int(value) for key, value in self.scrapes[-1].replicas.items()}
+        return replicas_of(self.scrapes[-1], service, namespace)

@@ -3,8 +3,9 @@
 A service view is an InferenceService resource (its ``status.components``, as KServe writes it, parsed
 by ``local.cluster.rollout.RolloutStatus`` exactly as ``isvc rollout status`` does) joined with its
 Knative revisions (``isvc rollout history``'s rows) and the running replicas of each revision (the
-local gateway's ``isvc_replicas`` series, or a Knative Revision's ``status.actualReplicas`` on a
-cluster). The "try it" form is built from the model's V2 metadata (``GET /v2/models/{name}``).
+local gateway's ``isvc_replicas`` series of the service's namespace and name, ``replicas_from_scrape``, or a
+Knative Revision's ``status.actualReplicas`` on a cluster, ``replicas_from_revisions``). The "try it" form
+is built from the model's V2 metadata (``GET /v2/models/{name}``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.cluster.rollout import RevisionInfo, RolloutStatus, revision_history
+from local.console.metrics import Scrape, replicas_of
 from local.samples import IRIS_V2_REQUEST
 
 
@@ -68,6 +70,17 @@ def replicas_from_revisions(revisions: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
+def namespace_of(resource: Mapping[str, Any]) -> str:
+    """The resource's namespace (``default`` when it names none, as Kubernetes and the gateway use)."""
+    return str((resource.get("metadata") or {}).get("namespace") or "default")
+
+
+def replicas_from_scrape(scrape: Scrape, resource: Mapping[str, Any]) -> dict[str, int]:
+    """The local gateway's ``isvc_replicas`` of the resource's service by revision name, matched on its
+    namespace and name (revision names repeat across namespaces: a name alone would mix two services)."""
+    return replicas_of(scrape, str((resource.get("metadata") or {}).get("name", "")), namespace_of(resource))
+
+
 def service_view(resource: Mapping[str, Any], revisions: Mapping[str, Any], replicas: Mapping[str, int]) -> ServiceView:
     status = RolloutStatus.parse(resource)
     rows = revision_history(revisions, status)
@@ -79,7 +92,7 @@ def service_view(resource: Mapping[str, Any], revisions: Mapping[str, Any], repl
     metadata = resource.get("metadata") or {}
     return ServiceView(
         name=str(metadata.get("name", "")),
-        namespace=str(metadata.get("namespace") or "default"),
+        namespace=namespace_of(resource),
         model_name=model_name_of(resource),
         ready=status.ready,
         url=status.url,

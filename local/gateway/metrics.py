@@ -1,6 +1,16 @@
-"""Prometheus metrics of the gateway: requests, errors and latency per InferenceService, component
-and revision (recorded on the request path); running replicas per revision and the loggers' event
-counters (read from the controller at scrape time). Exposed at ``/metrics`` with KServe's own."""
+"""Prometheus metrics of the gateway: requests, errors and latency per InferenceService, namespace,
+component and revision (recorded on the request path); running replicas per revision and the loggers'
+event counters (read from the controller at scrape time). Exposed at ``/metrics`` with KServe's own.
+
+Every series carries ``namespace`` right after ``inferenceservice``: a service is identified by
+(namespace, name), and two ``iris`` in ``default`` and ``team-a`` (``local.gateway.namespaces``) would
+otherwise share series; revision names are unique per namespace only, so ``revision`` does not tell them
+apart either. The label is ``namespace``, not Knative's ``namespace_name`` (the queue-proxy's
+``revision_request_count`` and its kin, knative.dev "Service metrics"): ``namespace`` is what Prometheus'
+Kubernetes relabelling conventionally writes, and what ``manifests/monitoring/prometheus-cluster.yaml``
+writes on every series it scrapes (KServe's ``request_*_seconds`` included), so one dashboard selects
+both by one label; the inference-log CloudEvents' extension has the same name.
+"""
 
 from __future__ import annotations
 
@@ -13,35 +23,37 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 REQUESTS = Counter(
     "isvc_requests_total",
-    "Inference requests by service, component, revision and status code",
-    ["inferenceservice", "component", "revision", "code"],
+    "Inference requests by service, namespace, component, revision and status code",
+    ["inferenceservice", "namespace", "component", "revision", "code"],
 )
 ERRORS = Counter(
     "isvc_request_errors_total",
     "Inference requests answered with a status >= 400",
-    ["inferenceservice", "component", "revision", "code"],
+    ["inferenceservice", "namespace", "component", "revision", "code"],
 )
 LATENCY = Histogram(
     "isvc_request_duration_seconds",
     "Latency of an inference through the service's revisions",
-    ["inferenceservice", "component", "revision"],
+    ["inferenceservice", "namespace", "component", "revision"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
 
-def observe_request(service: str, chosen: dict[str, str], code: str, seconds: float) -> None:
+def observe_request(service: str, namespace: str, chosen: dict[str, str], code: str, seconds: float) -> None:
+    """One request to ``namespace``/``service``, counted once for each revision that served it."""
     for component, revision in chosen.items():
-        REQUESTS.labels(service, component, revision, code).inc()
+        REQUESTS.labels(service, namespace, component, revision, code).inc()
         if not code.startswith("2"):
-            ERRORS.labels(service, component, revision, code).inc()
-        LATENCY.labels(service, component, revision).observe(seconds)
+            ERRORS.labels(service, namespace, component, revision, code).inc()
+        LATENCY.labels(service, namespace, component, revision).observe(seconds)
 
 
 class _GatewayCollector:
     """Read at scrape time from the controller: replicas per revision and the loggers' event counters.
 
-    ``isvc_replicas{inferenceservice, component, revision}`` (Serve's running replicas of each revision
-    that receives traffic) and ``isvc_logger_events_total{inferenceservice, component, outcome}``.
+    ``isvc_replicas{inferenceservice, namespace, component, revision}`` (Serve's running replicas of each
+    revision that receives traffic) and ``isvc_logger_events_total{inferenceservice, namespace, component,
+    outcome}``.
     """
 
     def __init__(self) -> None:
@@ -63,12 +75,12 @@ class _GatewayCollector:
         replicas = GaugeMetricFamily(
             "isvc_replicas",
             "Running replicas per component revision",
-            labels=["inferenceservice", "component", "revision"],
+            labels=["inferenceservice", "namespace", "component", "revision"],
         )
         events = CounterMetricFamily(
             "isvc_logger_events",
             "Inference-log CloudEvents of the entry components, by outcome",
-            labels=["inferenceservice", "component", "outcome"],
+            labels=["inferenceservice", "namespace", "component", "outcome"],
         )
         for controller in self.controllers:
             try:
@@ -76,15 +88,19 @@ class _GatewayCollector:
             except Exception:  # a gateway being torn down: the others still report
                 continue
             for entry in controller.services.values():  # an immutable snapshot of records
-                name = entry.service.name
+                name, namespace = entry.service.name, entry.service.namespace
                 per_revision = controller.revision_replicas(entry, live)
                 for component, plan in entry.plans.items():
                     for target in plan.traffic:
-                        replicas.add_metric([name, component, target.revision], per_revision.get(target.revision, 0))
+                        replicas.add_metric(
+                            [name, namespace, component, target.revision], per_revision.get(target.revision, 0)
+                        )
                 if entry.logger is not None:
                     stats = entry.logger.stats()
                     for outcome in ("produced", "sent", "retried", "failed", "dropped"):
-                        events.add_metric([name, entry.logger.context.component, outcome], getattr(stats, outcome))
+                        events.add_metric(
+                            [name, namespace, entry.logger.context.component, outcome], getattr(stats, outcome)
+                        )
         yield replicas
         yield events
 

@@ -152,7 +152,7 @@ class IsvcModel(InferenceModel):
             status = str(status_code_of(exc))
             raise
         finally:
-            metrics.observe_request(self.service, chosen, status, time.perf_counter() - started)
+            metrics.observe_request(self.service, self.namespace, chosen, status, time.perf_counter() - started)
         for component, revision in chosen.items():
             response_headers[f"x-isvc-{component}-revision"] = revision
         return response, response_headers
@@ -172,7 +172,7 @@ class IsvcModel(InferenceModel):
             status = status_code_of(exc)
             raise
         finally:
-            metrics.observe_request(self.service, chosen, str(status), time.perf_counter() - started)
+            metrics.observe_request(self.service, self.namespace, chosen, str(status), time.perf_counter() - started)
         if status == 200:
             for component, revision in chosen.items():
                 response_headers[f"x-isvc-{component}-revision"] = revision

@@ -79,13 +79,22 @@ def test_logger_counters_summed_by_outcome_for_one_service() -> None:
         [
             "# HELP isvc_logger_events_total Inference-log CloudEvents",
             "# TYPE isvc_logger_events_total counter",
-            'isvc_logger_events_total{inferenceservice="iris-logged",component="transformer",outcome="sent"} 40.0',
-            'isvc_logger_events_total{inferenceservice="iris-logged",component="predictor",outcome="sent"} 38.0',
-            'isvc_logger_events_total{inferenceservice="iris-logged",component="predictor",outcome="dropped"} 2.0',
-            'isvc_logger_events_total{inferenceservice="iris",component="transformer",outcome="dropped"} 7.0',
+            'isvc_logger_events_total{inferenceservice="iris-logged",namespace="default",component="transformer",'
+            'outcome="sent"} 40.0',
+            'isvc_logger_events_total{inferenceservice="iris-logged",namespace="default",component="predictor",'
+            'outcome="sent"} 38.0',
+            'isvc_logger_events_total{inferenceservice="iris-logged",namespace="default",component="predictor",'
+            'outcome="dropped"} 2.0',
+            'isvc_logger_events_total{inferenceservice="iris",namespace="default",component="transformer",'
+            'outcome="dropped"} 7.0',
+            'isvc_logger_events_total{inferenceservice="iris-logged",namespace="team-a",component="transformer",'
+            'outcome="sent"} 5.0',
         ]
     )
-    assert logger_counters(text, "iris-logged") == {"sent": 78.0, "dropped": 2.0}
+    assert logger_counters(text, "iris-logged", "default") == {"sent": 78.0, "dropped": 2.0}
+    assert logger_counters(text, "iris-logged", "team-a") == {"sent": 5.0}
+    assert logger_counters(text, "iris-logged") == {"sent": 83.0, "dropped": 2.0}  # every namespace
+    assert logger_counters(text, "iris-logged", "team-b") == {}
     assert logger_counters("", "iris-logged") == {}
 
 
@@ -108,13 +117,25 @@ def test_replicas_text_says_status_and_processes() -> None:
 def test_answered_counts_each_request_once_and_only_2xx() -> None:
     text = "\n".join(
         [
-            'isvc_requests_total{inferenceservice="iris-logged",component="transformer",revision="t",code="200"} 100.0',
-            'isvc_requests_total{inferenceservice="iris-logged",component="predictor",revision="p",code="200"} 100.0',
-            'isvc_requests_total{inferenceservice="iris-logged",component="transformer",revision="t1",code="400"} 5.0',
-            'isvc_requests_total{inferenceservice="iris",component="transformer",revision="t1",code="200"} 9.0',
+            'isvc_requests_total{inferenceservice="iris-logged",namespace="default",component="transformer",'
+            'revision="t",code="200"} 100.0',
+            'isvc_requests_total{inferenceservice="iris-logged",namespace="default",component="predictor",'
+            'revision="p",code="200"} 100.0',
+            'isvc_requests_total{inferenceservice="iris-logged",namespace="default",component="transformer",'
+            'revision="t1",code="400"} 5.0',
+            'isvc_requests_total{inferenceservice="iris",namespace="default",component="transformer",'
+            'revision="t1",code="200"} 9.0',
+            # the same name and revisions in another namespace: another service
+            'isvc_requests_total{inferenceservice="iris-logged",namespace="team-a",component="transformer",'
+            'revision="t",code="200"} 7.0',
+            'isvc_requests_total{inferenceservice="iris-logged",namespace="team-a",component="predictor",'
+            'revision="p",code="200"} 7.0',
         ]
     )
-    assert answered(text, "iris-logged") == 100
+    assert answered(text, "iris-logged", "default") == 100
+    assert answered(text, "iris-logged", "team-a") == 7
+    assert answered(text, "iris-logged") == 107  # each namespace's requests once
+    assert answered(text, "iris-logged", "team-b") is None
     assert answered(text, "other") is None
 
 

@@ -12,27 +12,39 @@ from starlette.testclient import TestClient
 
 from local.console import render
 from local.console.metrics import MetricsHistory, in_overflow, parse_scrape, quantile
-from local.console.views import FormError, form_inputs, infer_request, model_name_of, service_view
+from local.console.views import (
+    FormError,
+    form_inputs,
+    infer_request,
+    model_name_of,
+    replicas_from_scrape,
+    service_view,
+)
 from local.sink.app import create_app
 from local.sink.store import EventStore
 
-KEY = 'inferenceservice="iris",component="predictor",revision="iris-predictor-00002"'
+
+def series_lines(
+    requests: float, errors: float, buckets: dict[str, float], replicas: int = 1, namespace: str = "isvc-kit"
+) -> list[str]:
+    """The kit's series of iris-predictor-00002 of ``iris`` in ``namespace``, as the gateway exposes them."""
+    key = f'inferenceservice="iris",namespace="{namespace}",component="predictor",revision="iris-predictor-00002"'
+    return [
+        "# TYPE isvc_requests_total counter",
+        f'isvc_requests_total{{{key},code="200"}} {requests - errors}',
+        f'isvc_requests_total{{{key},code="500"}} {errors}',
+        "# TYPE isvc_request_errors_total counter",
+        f'isvc_request_errors_total{{{key},code="500"}} {errors}',
+        "# TYPE isvc_request_duration_seconds histogram",
+        *(f'isvc_request_duration_seconds_bucket{{{key},le="{le}"}} {n}' for le, n in buckets.items()),
+        f"isvc_request_duration_seconds_count{{{key}}} {requests}",
+        "# TYPE isvc_replicas gauge",
+        f"isvc_replicas{{{key}}} {replicas}",
+    ]
 
 
 def scrape_text(requests: float, errors: float, buckets: dict[str, float], replicas: int = 1) -> str:
-    lines = [
-        "# TYPE isvc_requests_total counter",
-        f'isvc_requests_total{{{KEY},code="200"}} {requests - errors}',
-        f'isvc_requests_total{{{KEY},code="500"}} {errors}',
-        "# TYPE isvc_request_errors_total counter",
-        f'isvc_request_errors_total{{{KEY},code="500"}} {errors}',
-        "# TYPE isvc_request_duration_seconds histogram",
-        *(f'isvc_request_duration_seconds_bucket{{{KEY},le="{le}"}} {n}' for le, n in buckets.items()),
-        f"isvc_request_duration_seconds_count{{{KEY}}} {requests}",
-        "# TYPE isvc_replicas gauge",
-        f"isvc_replicas{{{KEY}}} {replicas}",
-    ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(series_lines(requests, errors, buckets, replicas)) + "\n"
 
 
 def test_quantile_interpolates_inside_the_bucket_like_prometheus() -> None:
@@ -56,7 +68,43 @@ def test_rates_error_rate_and_p99_come_from_the_window_not_the_totals() -> None:
     assert stats.error_rate == pytest.approx(0.1)
     assert 10.0 < stats.p99_ms <= 20.0  # all 100 new requests took 10-20 ms; the old fast ones are out
     assert stats.requests == 1100 and stats.replicas == 2
+    assert stats.namespace == "isvc-kit"
     assert history.stats("other") == []
+    assert history.stats("iris", "team-a") == []
+
+
+def two_namespaces(requests_a: float, requests_b: float) -> str:
+    """One scrape holding ``iris`` of namespaces team-a and team-b, with the same revision names."""
+    a = series_lines(requests_a, 0, {"0.01": requests_a, "+Inf": requests_a}, 1, "team-a")
+    b = series_lines(requests_b, requests_b / 2, {"0.01": 0, "+Inf": requests_b}, 3, "team-b")
+    families: dict[str, list[str]] = {}
+    for line in a + b:  # the exposition groups a family's samples under one TYPE line
+        if line.startswith("# TYPE"):
+            current = families.setdefault(line, [])
+        else:
+            current.append(line)
+    return "\n".join(line for head, samples in families.items() for line in (head, *samples)) + "\n"
+
+
+def test_one_name_in_two_namespaces_keeps_two_sets_of_figures() -> None:
+    history = MetricsHistory(window_s=60)
+    history.add(parse_scrape(two_namespaces(100, 10), at=0.0))
+    history.add(parse_scrape(two_namespaces(200, 30), at=10.0))
+    both = history.stats("iris")
+    assert [(s.namespace, s.revision) for s in both] == [
+        ("team-a", "iris-predictor-00002"),
+        ("team-b", "iris-predictor-00002"),
+    ]
+    [a] = history.stats("iris", "team-a")
+    [b] = history.stats("iris", "team-b")
+    assert (a.rps, a.error_rate, a.replicas, a.requests) == (pytest.approx(10.0), 0.0, 1, 200)
+    assert (b.rps, b.error_rate, b.replicas, b.requests) == (pytest.approx(2.0), pytest.approx(0.5), 3, 30)
+    assert a.p99_ms is not None and a.p99_ms <= 10.0 and b.p99_beyond
+    assert history.replicas("iris", "team-b") == {"iris-predictor-00002": 3}
+    scrape = history.scrapes[-1]
+    team_a = {"metadata": {"name": "iris", "namespace": "team-a"}}
+    assert replicas_from_scrape(scrape, team_a) == {"iris-predictor-00002": 1}
+    assert replicas_from_scrape(scrape, {"metadata": {"name": "iris"}}) == {}  # "default" has no iris here
 
 
 def test_a_single_scrape_has_no_rate_yet_and_old_scrapes_leave_the_window() -> None:

@@ -100,7 +100,9 @@ def metric_names(expr: str) -> set[str]:
 
 def concrete(expr: str) -> str:
     """A Grafana query with its variables replaced, as Prometheus receives it."""
-    return expr.replace("$__rate_interval", "1m").replace("$service", ".*").replace("$model", ".*")
+    for variable in ("$namespace", "$service", "$model"):
+        expr = expr.replace(variable, ".*")
+    return expr.replace("$__rate_interval", "1m")
 
 
 def test_the_name_extraction_sees_selectors_only() -> None:
@@ -127,6 +129,24 @@ def test_every_dashboard_query_names_a_metric_the_gateway_exports(exported: set[
         "isvc_logger_events_total",
         "request_predict_seconds_bucket",
     } <= named
+
+
+def test_the_kits_series_are_told_apart_by_namespace() -> None:
+    """One name in two namespaces is two services: every isvc_* query selects and groups by namespace,
+    and its legend names it; the service variable lists the names of the chosen namespaces."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    targets = [t for panel in dashboard["panels"] for t in panel.get("targets", ()) if "isvc_" in t["expr"]]
+    assert len(targets) >= 8
+    for target in targets:
+        expr = target["expr"]
+        selectors = re.findall(r"isvc_\w+\{([^}]*)\}", expr)
+        assert selectors and all('namespace=~"$namespace"' in s for s in selectors), expr
+        groupings = re.findall(r"\bby \(([^)]*)\)", expr)
+        assert groupings and all("namespace" in g.split(", ") for g in groupings), expr
+        assert "{{namespace}}/{{inferenceservice}}" in target["legendFormat"], target
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["namespace"]["query"]["query"] == "label_values(isvc_requests_total, namespace)"
+    assert 'namespace=~"$namespace"' in variables["service"]["query"]["query"]
 
 
 def test_panels_have_unique_ids_and_sit_on_the_grid() -> None:
@@ -156,7 +176,7 @@ def test_cluster_scrape_config_keeps_annotated_pods_and_the_dashboards_labels() 
         "regex": "true",
     }
     targets = {rule.get("target_label") for rule in relabel}
-    assert {"inferenceservice", "component", "revision"} <= targets
+    assert {"inferenceservice", "namespace", "component", "revision"} <= targets
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="no promtool (Debian package prometheus)")

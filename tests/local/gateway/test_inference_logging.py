@@ -125,6 +125,7 @@ def test_entry_logger_counters_are_published_at_metrics(logged: Any) -> None:
         for line in text.splitlines()
         if line.startswith("isvc_logger_events_total{")
         and 'inferenceservice="logged"' in line
+        and 'namespace="isvc-kit"' in line  # manifests/iris.yaml's namespace
         and 'outcome="sent"' in line
     ]
     assert sent and float(sent[0].rsplit(" ", 1)[1]) >= 2000  # 1,000 inferences x (request + response)

@@ -153,11 +153,14 @@ def test_metrics_count_requests_per_revision(client: httpx.Client) -> None:
     client.post("/v1/models/iris:predict", json={"instances": [SETOSA]})
     text = client.get("/metrics").text
     assert (
-        'isvc_requests_total{code="200",component="predictor",inferenceservice="iris",'
+        'isvc_requests_total{code="200",component="predictor",inferenceservice="iris",namespace="isvc-kit",'
         'revision="iris-predictor-00001"}' in text
     )
     assert "isvc_request_duration_seconds_bucket" in text
-    assert 'isvc_replicas{component="predictor",inferenceservice="iris",revision="iris-predictor-00001"}' in text
+    assert (
+        'isvc_replicas{component="predictor",inferenceservice="iris",namespace="isvc-kit",'
+        'revision="iris-predictor-00001"}' in text
+    )
 
 
 def test_status_in_the_inferenceservice_shape(client: httpx.Client) -> None:
