@@ -1,9 +1,11 @@
-"""The local control plane: applies InferenceServices to the Ray runtime and reports their status.
+"""The local control plane's applier: carries out what the reconcile decides, and reports status.
 
-``Controller.apply`` plans (``local.plan``), deploys each new revision, waits until it is ready or
-has failed, re-splits traffic with what is actually ready, then swaps in the service's new routing
-table and its new immutable record (``local.gateway.record``) and retires the revisions that no longer
-serve; ``delete`` returns once Serve has deleted the service's applications. ``status`` renders the
+``local.gateway.reconcile`` decides, from the desired spec and what is observed, what is to be done;
+``Controller`` does it against the Ray runtime, the model repository and the revision store, and feeds
+back what it observed (the deploy's outcomes) until nothing is left to deploy. An apply deploys each new
+revision, waits until it is ready or has failed, swaps in the service's routing table and its new
+immutable record (``local.gateway.record``), then retires the revisions that no longer serve;
+``delete`` returns once Serve has deleted the service's applications. ``status`` renders the
 InferenceService ``status`` block as KServe writes it (``components.<c>.latestCreatedRevision`` ...
 ``traffic[]``, ``conditions``).
 
@@ -19,48 +21,52 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from local.code_reload import is_under, package_root
-from local.components import model_name_of
+from local.code_reload import package_root
 from local.errors import ConflictError, NotFoundError, NotReadyError
-from local.gateway.inference_log import entry_logger, member_loggers
+from local.gateway.inference_log import NewLogger
 from local.gateway.live import LiveStatuses
 from local.gateway.namespaces import REQUEST_HEADERS, HostHeaders, repository_entry, requested_namespace
 from local.gateway.objects import ObjectTable, with_object_meta
-from local.gateway.record import ServiceRecord, frozen_plans, now_iso, route_table, settled_plan
+from local.gateway.reconcile import (
+    Action,
+    DeleteUnits,
+    Deploy,
+    Desired,
+    MemberLoggers,
+    NewModel,
+    Observed,
+    Publish,
+    RetireLogger,
+    Save,
+    ServiceKey,
+    held_units,
+    reconcile,
+    reconcile_delete,
+    units_to_reload,
+)
+from local.gateway.record import ServiceRecord, ServiceState, now_iso, route_table
 from local.gateway.rollout import rollout_change
 from local.gateway.routing import IsvcModel
 from local.gateway.status import render_revisions, render_status
 from local.logger import DEFAULT_SINK_URL, InferenceLogger
-from local.placement import (
-    Unit,
-    choose_placement,
-    replicas_per_revision,
-    revision_outcomes,
-    unit_revisions,
-    units_for,
-)
+from local.placement import Unit, replicas_per_revision
 from local.plan import ComponentState
-from local.plan import plan_service as plan_service_fn
 from local.revision_store import RevisionStore
 from local.spec import InferenceService
-from local.unhonoured import warning_lines
 
 
 class Runtime(Protocol):
-    def deploy_many(self, items: list[tuple[Unit, dict[str, dict[str, Any] | None]]]) -> dict[str, Any]: ...
+    def deploy_many(self, items: Sequence[tuple[Unit, MemberLoggers]]) -> Mapping[str, Any]: ...
     def delete(self, app_name: str) -> None: ...
     def statuses(self) -> dict[str, Any]: ...
     def client(self, app_name: str) -> Any: ...
 
-
-ServiceKey = tuple[str, str]
-"""(namespace, name): a service's identity."""
 
 DELETE_TIMEOUT_S = 60.0  # as Ray's own blocking delete (ray/serve/_private/client.py: delete_apps)
 _DELETE_POLL_S = 0.1
@@ -153,76 +159,63 @@ class Controller:
     ) -> dict[str, Any]:
         """Create or update a service: new revisions for changed components, traffic as KServe splits it.
 
-        The new record is built aside while the revisions deploy; once they are ready (or failed) the
-        routing table and the record are swapped in, and only then are retired revisions deleted, so a
-        request is always routed to revisions that run.
+        Reconciles until nothing is left to deploy (at most twice: before and after the deploy), then
+        carries out the rest: the routing table and the record are swapped in before retired revisions
+        are deleted, so a request is always routed to revisions that run.
         """
         with self._lock:
             key = (service.namespace, service.name)
-            current = self._services.get(key)
-            model_name = model_name_of(_entry_args(service))
-            for other_key, other in self._services.items():
-                if other_key != key and other_key[0] == key[0] and other.model.name == model_name:
-                    raise ConflictError(
-                        f"model name {model_name!r} is already served by InferenceService {other.service.name!r} "
-                        f"in namespace {key[0]!r}"
-                    )
-            if current is not None:
-                previous = {name: plan.state for name, plan in current.plans.items()}
-            else:  # after a restart, revisions continue from the store
-                previous = self.store.states(service.name, service.namespace) if self.store else {}
-            previous.update(state_overrides or {})
-            plan = plan_service_fn(service, previous)
-            same_model = current is not None and current.model.name == model_name
-            if current is not None and same_model:
-                model = current.model
-            else:
-                model = IsvcModel(model_name, service.name, self.runtime.client, service.namespace)
-            logger = entry_logger(service, current.logger if current else None, self.local_sink_url)
-            draft = ServiceRecord(
-                service,
-                model,
-                ready_revisions=current.ready_revisions if current else frozenset(),
-                ready_units=current.ready_units if current else frozenset(),
-                logger=logger,
-                created=current.created if current else now_iso(),
-            )
-            placement = choose_placement(service.metadata.annotations, plan.components)
-            wanted = units_for(placement, plan.components, service.namespace)
-            pending = [unit for unit in wanted if unit.name not in draft.ready_units]
-            results = self.runtime.deploy_many(
-                [(unit, member_loggers(service, unit, self.local_sink_url)) for unit in pending]
-            )
-            outcomes = revision_outcomes(pending, results, draft.ready_revisions)
-            ready = set(draft.ready_revisions)
-            plans = {name: settled_plan(ready, cp, outcomes) for name, cp in plan.components.items()}
-            kept = units_for(placement, plans, service.namespace)
-            running = draft.ready_units | {unit.name for unit in pending if results.get(unit.name)}
-            started = {name for name in running if name in draft.ready_units or results[name].ready}
-            keep = frozenset({unit.name for unit in kept} & started)
-            record = replace(
-                draft,
-                plans=frozen_plans(plans),
-                warnings=tuple(warning_lines(service)),
-                ready_revisions=frozenset(ready),
-                ready_units=keep,
-                units=kept,
-                placement=placement,
-            )
-            # Publish: the request path's table first (it reads nothing else), then the record.
-            model.set_routes(route_table(record))
-            self._publish(key, record)
-            self._serve_model(model_name)
-            if current is not None and not same_model:
-                self._serve_model(current.model.name)
-            if current is not None and current.logger is not None and current.logger is not logger:
-                self._retire(current.logger)
-            for name in sorted(running - keep):  # failed, retired, or of a component removed from the spec
-                self.runtime.delete(name)
-            if self.store is not None:
-                states = {name: component_plan.state for name, component_plan in plans.items()}
-                self.store.save(service.name, service.namespace, service.model_dump(mode="json"), states)
-            return self.status(record)
+            desired = Desired(service, state_overrides or {}, self.local_sink_url)
+            observed = self._observe(key)
+            actions = reconcile(desired, observed)
+            while actions and isinstance(deploy := actions[0], Deploy):
+                results = self.runtime.deploy_many(list(deploy.items))
+                observed = replace(observed, deployed=results)
+                actions = reconcile(desired, observed)
+            for action in actions:
+                self._carry_out(action)
+            return self.status(self.get(service.name, service.namespace))
+
+    def _observe(self, key: ServiceKey) -> Observed:
+        namespace, name = key
+        current = self._services.get(key)
+        stored = self.store.states(name, namespace) if current is None and self.store is not None else {}
+        peers = {
+            record.model.name: other_name
+            for (other_namespace, other_name), record in self._services.items()
+            if other_namespace == namespace and other_name != name
+        }
+        return Observed(current, stored, peers, now_iso())
+
+    def _carry_out(self, action: Action) -> None:
+        """One action of a reconcile, against the runtime, the repository or the store."""
+        match action:
+            case Publish(key=key, state=None):
+                self._publish(key, None)
+            case Publish(key=key, state=ServiceState() as state):
+                namespace, name = key
+                model = action.model
+                if not isinstance(model, IsvcModel):
+                    assert isinstance(model, NewModel)
+                    model = IsvcModel(model.name, name, self.runtime.client, namespace)
+                logger = action.logger.make() if isinstance(action.logger, NewLogger) else action.logger
+                record = ServiceRecord.of(state, model, logger)
+                model.set_routes(route_table(record))  # the request path's table first: it reads nothing else
+                self._publish(key, record)
+            case RetireLogger(logger=logger):
+                self._retire(logger)
+            case DeleteUnits(names=names):
+                for name in names:
+                    self.runtime.delete(name)
+            case Save(key=(namespace, name), document=None) if self.store is not None:
+                self.store.delete(name, namespace)
+            case Save(key=(namespace, name), document=dict() as document, states=states) if self.store is not None:
+                self.store.save(name, namespace, document, dict(states))
+            case Deploy():  # pragma: no cover - apply feeds deploys back to the reconcile
+                raise AssertionError("a deploy is carried out by apply, which reconciles again with its outcome")
+        if isinstance(action, Publish):
+            for model_name in action.refresh_models:
+                self._serve_model(model_name)
 
     def delete(self, name: str, timeout_s: float = DELETE_TIMEOUT_S, namespace: str | None = None) -> None:
         """Remove a service and return once Serve has deleted its applications.
@@ -234,28 +227,13 @@ class Controller:
         """
         with self._lock:
             record = self.get(name, namespace)
-            self._publish((record.service.namespace, name), None)
-            self._serve_model(record.model.name)
-            if record.logger is not None:
-                self._retire(record.logger)
-            for unit in sorted(record.ready_units):
-                self.runtime.delete(unit)
-            if self.store is not None:
-                self.store.delete(name, record.service.namespace)
+            for action in reconcile_delete(record):
+                self._carry_out(action)
             self._await_deleted(name, record, timeout_s)
 
     def _await_deleted(self, name: str, record: ServiceRecord, timeout_s: float) -> None:
-        revisions, namespace = record.revision_names, record.service.namespace
-
-        def held(app: str) -> bool:
-            app_namespace, parts = unit_revisions(app)
-            return app_namespace == namespace and any(part in revisions for part in parts)
-
-        def remaining() -> list[str]:
-            return sorted(app for app in self.runtime.statuses() if held(app))
-
         deadline = time.monotonic() + timeout_s
-        left = remaining()
+        left = held_units(record, self.runtime.statuses())
         for app in left:
             if app not in record.ready_units:  # e.g. a failed revision an apply deleted without waiting
                 self.runtime.delete(app)
@@ -266,7 +244,7 @@ class Controller:
                     f"after {timeout_s:.0f}s; retry the apply later"
                 )
             time.sleep(_DELETE_POLL_S)
-            left = remaining()
+            left = held_units(record, self.runtime.statuses())
 
     def rollout(
         self,
@@ -292,18 +270,10 @@ class Controller:
         return roots
 
     def reload_code(self, changed: list[Path]) -> dict[str, Any]:
-        """Reload, in place, the running units whose members' packages hold a changed file.
-
-        The spec did not change, so no revision is made (KServe would make none either): the same
-        revisions re-import their code. Returns each reloaded unit's runtime status.
-        """
+        """Reload, in place, the running units whose members' packages hold a changed file
+        (``reconcile.units_to_reload``). Returns each reloaded unit's runtime status."""
         with self._lock:
-            items = []
-            for entry in self.services.values():
-                for unit in entry.units:
-                    roots = {root for m in unit.members if (root := package_root(m.entrypoint.module))}
-                    if unit.name in entry.ready_units and any(is_under(path, roots) for path in changed):
-                        items.append((unit, member_loggers(entry.service, unit, self.local_sink_url)))
+            items = units_to_reload(self.services.values(), changed, self.local_sink_url)
             if not items:
                 return {}
             return dict(self.runtime.reload(items))  # type: ignore[attr-defined]
@@ -384,10 +354,3 @@ class Controller:
         resource["status"] = self.status(record, live)
         meta = self.objects.get(record.service.namespace, record.service.name, resource.get("spec"))
         return with_object_meta(resource, meta)
-
-
-def _entry_args(service: InferenceService) -> tuple[str, ...]:
-    from local.spec import entrypoint_of
-
-    name, component = next(iter(service.components().items()))
-    return entrypoint_of(component, f"spec.{name}", service.name).args

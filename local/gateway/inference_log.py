@@ -6,7 +6,7 @@ service's ``local.logger.InferenceLogger`` (request event at arrival, response e
 Logging never blocks or fails a request: the logger queues and returns at once.
 
 ``local_logger_url`` maps cluster-internal logger URLs (``*.svc.cluster.local``), unreachable on a
-laptop, to the local sink; ``entry_logger`` and ``member_loggers`` say who logs what: the gateway the
+laptop, to the local sink; ``entry_logger_spec`` and ``member_loggers`` say who logs what: the gateway the
 entry component, each replica the components behind it.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from local.logger import DEFAULT_SINK_URL, EventContext, InferenceLogger
 
 if TYPE_CHECKING:
+    from local.logger.events import LoggerSpec
     from local.placement import Unit
     from local.spec import InferenceService
 
@@ -107,18 +109,25 @@ def replica_logger_config(
     return {"spec": document, "service": service, "namespace": namespace, "component": component, "source": revision}
 
 
-def entry_logger(
-    service: InferenceService, current: InferenceLogger | None, local_sink_url: str
-) -> InferenceLogger | None:
-    """The gateway's logger of the entry component; ``current`` is kept when its spec did not change."""
+@dataclass(frozen=True)
+class NewLogger:
+    """An entry logger to make: its spec (URL made local) and what it stamps on its events."""
+
+    spec: LoggerSpec
+    context: EventContext
+
+    def make(self) -> InferenceLogger:
+        return InferenceLogger(self.spec, self.context)
+
+
+def entry_logger_spec(service: InferenceService, local_sink_url: str) -> NewLogger | None:
+    """What the gateway's logger of the entry component must be (None: the entry component logs nothing)."""
     name, component = next(iter(service.components().items()))
     spec = component.logger
     if spec is None:
         return None
     spec = spec.model_copy(update={"url": local_logger_url(spec.url, local_sink_url)})
-    if current is not None and current.spec == spec:
-        return current
-    return InferenceLogger(spec, EventContext(service.name, service.namespace, name, source=f"{service.name}-{name}"))
+    return NewLogger(spec, EventContext(service.name, service.namespace, name, source=f"{service.name}-{name}"))
 
 
 def member_loggers(service: InferenceService, unit: Unit, local_sink_url: str) -> dict[str, dict[str, Any] | None]:

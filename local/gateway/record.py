@@ -1,10 +1,12 @@
 """The controller's record of one applied InferenceService: an immutable value, replaced whole.
 
-``ServiceRecord`` holds what the gateway knows of a service after an apply (its spec, the plans of its
-components, which revisions and units are ready, the placement, the entry logger). An apply builds a
-new record once the deploy has finished and publishes it with one reference assignment, so a reader
-(the request path, ``/metrics``, the API) sees the old record or the new one, never a mix; nothing
-mutates a published record. ``settled_plan`` turns a component's plan and the deploy's outcomes into
+``ServiceState`` is what an apply decided for a service (its spec, the plans of its components, which
+revisions and units are ready, the placement), plain data the reconcile (``local.gateway.reconcile``)
+returns; ``ServiceRecord`` is that state with the live parts the request path uses (its model and entry
+logger), which the applier (``local.gateway.controller``) attaches. An apply builds a new record once the
+deploy has finished and publishes it with one reference assignment, so a reader (the request path,
+``/metrics``, the API) sees the old record or the new one, never a mix; nothing mutates a published
+record. ``settled_plan`` turns a component's plan and the deploy's outcomes into
 the plan the record keeps; ``route_table`` derives the request path's routing table from a record.
 Pure: no Ray, no I/O.
 """
@@ -12,7 +14,7 @@ Pure: no Ray, no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -36,19 +38,17 @@ def frozen_plans(plans: Mapping[str, ComponentPlan]) -> Mapping[str, ComponentPl
 
 
 @dataclass(frozen=True)
-class ServiceRecord:
-    """One service as of its last apply; ``dataclasses.replace`` makes the next one."""
+class ServiceState:
+    """What an apply decided for a service, as plain data: what ``local.gateway.reconcile`` returns."""
 
     service: InferenceService
-    model: IsvcModel
     plans: Mapping[str, ComponentPlan] = field(default_factory=lambda: frozen_plans({}))
     warnings: tuple[str, ...] = ()
     ready_revisions: frozenset[str] = frozenset()
     ready_units: frozenset[str] = frozenset()
     units: tuple[Unit, ...] = ()
     placement: Placement = SEPARATE
-    logger: InferenceLogger | None = None
-    created: str = field(default_factory=now_iso)
+    created: str = ""
 
     @property
     def revision_names(self) -> frozenset[str]:
@@ -56,8 +56,20 @@ class ServiceRecord:
         return frozenset(r.name for plan in self.plans.values() for r in plan.state.revisions)
 
 
-def route_table(record: ServiceRecord) -> RouteTable:
-    """The routing table of a record: traffic per component, as its plans split it."""
+@dataclass(frozen=True, kw_only=True)
+class ServiceRecord(ServiceState):
+    """One service as of its last apply: its state with the live parts the request path uses."""
+
+    model: IsvcModel
+    logger: InferenceLogger | None = None
+
+    @classmethod
+    def of(cls, state: ServiceState, model: IsvcModel, logger: InferenceLogger | None) -> ServiceRecord:
+        return cls(**{f.name: getattr(state, f.name) for f in fields(ServiceState)}, model=model, logger=logger)
+
+
+def route_table(record: ServiceState) -> RouteTable:
+    """The routing table of a service's state: traffic per component, as its plans split it."""
     components = {name: ComponentRoute(plan.traffic) for name, plan in record.plans.items()}
     entry_component = "transformer" if "transformer" in components else "predictor"
     # Behind a transformer, a predictor that may be at zero is woken with the transformer, not after it.
