@@ -2,9 +2,11 @@
 
 For each InferenceService it keeps the last applied spec and, per component, the planner's
 ``ComponentState`` (every revision with its entrypoint and autoscaling, which one is rolled out,
-which failed and why) plus each revision's creation time. ``isvc up`` again restores them, so
-revision numbers continue, the traffic split is the one left, and ``isvc rollout history`` still
-lists every revision. Default location ``.isvc/state.db`` (env ``ISVC_STATE_DIR``).
+which failed and why) plus each revision's creation time, and the object's API metadata (``uid``,
+``metadata.generation``, ``resourceVersion``, ``creationTimestamp``). ``isvc up`` again restores them, so
+revision numbers continue, the traffic split is the one left, ``isvc rollout history`` still lists
+every revision, and a client sees the same object (same uid and generation) as before the restart.
+Default location ``.isvc/state.db`` (env ``ISVC_STATE_DIR``).
 
 Everything is keyed by (namespace, name), as on a cluster: the same service name, and so the same
 revision names, in two namespaces are two services. A file of the first layout (keyed by name alone)
@@ -18,7 +20,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from local.spec import EntryPoint
 
 STATE_DIR_ENV = "ISVC_STATE_DIR"
 DEFAULT_NAMESPACE = "default"
-SCHEMA_VERSION = 2  # PRAGMA user_version; 0: the first layout, keyed by service name alone
+SCHEMA_VERSION = 3  # PRAGMA user_version; 0: the first layout, keyed by service name alone; 3 adds objects
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS services (
     namespace TEXT NOT NULL, name TEXT NOT NULL, spec TEXT NOT NULL, updated TEXT NOT NULL,
@@ -40,6 +42,9 @@ CREATE TABLE IF NOT EXISTS component_states (
 CREATE TABLE IF NOT EXISTS revisions (
     namespace TEXT NOT NULL, name TEXT NOT NULL, service TEXT NOT NULL, component TEXT NOT NULL,
     created TEXT NOT NULL, PRIMARY KEY (namespace, name));
+CREATE TABLE IF NOT EXISTS objects (
+    namespace TEXT NOT NULL, name TEXT NOT NULL, uid TEXT NOT NULL, generation INTEGER NOT NULL,
+    resource_version INTEGER NOT NULL, created TEXT NOT NULL, PRIMARY KEY (namespace, name));
 """
 # The first layout's rows, each in its service's namespace: the services table's column where it has one,
 # else the spec's metadata.namespace, else the default namespace.
@@ -91,6 +96,16 @@ def _migrate(db: sqlite3.Connection) -> None:
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An InferenceService's API metadata as last published (``local.gateway.objects``)."""
+
+    uid: str
+    generation: int
+    resource_version: int
+    created: str
 
 
 def default_path() -> Path:
@@ -159,6 +174,23 @@ class RevisionStore:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def save_object(self, name: str, namespace: str, stored: StoredObject) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(namespace, name) DO UPDATE SET "
+                "uid=excluded.uid, generation=excluded.generation, resource_version=excluded.resource_version, "
+                "created=excluded.created",
+                (namespace, name, stored.uid, stored.generation, stored.resource_version, stored.created),
+            )
+
+    def object_of(self, name: str, namespace: str = DEFAULT_NAMESPACE) -> StoredObject | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT uid, generation, resource_version, created FROM objects WHERE namespace = ? AND name = ?",
+                (namespace, name),
+            ).fetchone()
+        return StoredObject(row[0], int(row[1]), int(row[2]), row[3]) if row else None
+
     def states(self, name: str, namespace: str = DEFAULT_NAMESPACE) -> dict[str, ComponentState]:
         with self._lock:
             rows = self._db.execute(
@@ -188,7 +220,8 @@ class RevisionStore:
 
     def delete(self, name: str, namespace: str = DEFAULT_NAMESPACE) -> None:
         with self._lock:
-            for table, column in (("services", "name"), ("component_states", "service"), ("revisions", "service")):
+            keyed = {"services": "name", "component_states": "service", "revisions": "service", "objects": "name"}
+            for table, column in keyed.items():
                 self._db.execute(f"DELETE FROM {table} WHERE namespace = ? AND {column} = ?", (namespace, name))
 
     def close(self) -> None:

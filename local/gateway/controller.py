@@ -32,7 +32,7 @@ from local.errors import ConflictError, NotFoundError, NotReadyError
 from local.gateway.inference_log import NewLogger
 from local.gateway.live import LiveStatuses
 from local.gateway.namespaces import REQUEST_HEADERS, HostHeaders, repository_entry, requested_namespace
-from local.gateway.objects import ObjectTable, with_object_meta
+from local.gateway.objects import ObjectMeta, ObjectTable, spec_digest, with_object_meta
 from local.gateway.reconcile import (
     Action,
     DeleteUnits,
@@ -57,7 +57,7 @@ from local.gateway.status import render_revisions, render_status
 from local.logger import DEFAULT_SINK_URL, InferenceLogger
 from local.placement import Unit, replicas_per_revision
 from local.plan import ComponentState
-from local.revision_store import RevisionStore
+from local.revision_store import RevisionStore, StoredObject
 from local.spec import InferenceService
 
 
@@ -180,12 +180,13 @@ class Controller:
         namespace, name = key
         current = self._services.get(key)
         stored = self.store.states(name, namespace) if current is None and self.store is not None else {}
+        kept = self.store.object_of(name, namespace) if current is None and self.store is not None else None
         peers = {
             record.model.name: other_name
             for (other_namespace, other_name), record in self._services.items()
             if other_namespace == namespace and other_name != name
         }
-        return Observed(current, stored, peers, now_iso())
+        return Observed(current, stored, peers, kept.created if kept is not None else now_iso())
 
     def _carry_out(self, action: Action) -> None:
         """One action of a reconcile, against the runtime, the repository or the store."""
@@ -211,6 +212,9 @@ class Controller:
                 self.store.delete(name, namespace)
             case Save(key=(namespace, name), document=dict() as document, states=states) if self.store is not None:
                 self.store.save(name, namespace, document, dict(states))
+                meta, created = self.objects.get(namespace, name), self._services[(namespace, name)].created
+                stored = StoredObject(meta.uid, meta.generation, meta.resource_version, created)
+                self.store.save_object(name, namespace, stored)
             case Deploy():  # pragma: no cover - apply feeds deploys back to the reconcile
                 raise AssertionError("a deploy is carried out by apply, which reconciles again with its outcome")
         if isinstance(action, Publish):
@@ -306,6 +310,11 @@ class Controller:
         for namespace, name in self.store.services():
             document = self.store.spec(name, namespace)
             if document is not None and (namespace, name) not in self.services:
+                kept = self.store.object_of(name, namespace)
+                if kept is not None:  # the same object as before the restart: uid, generation
+                    digest = spec_digest(document.get("spec"))
+                    meta = ObjectMeta(kept.uid, kept.generation, kept.resource_version, digest)
+                    self.objects.restore(namespace, name, meta)
                 self.apply(InferenceService.model_validate(document))
                 restored.append(f"{namespace}/{name}")
         return restored

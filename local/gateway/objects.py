@@ -11,8 +11,9 @@ read and gets 409 Conflict if the object changed since (optimistic concurrency).
 whichever path applied it: the API, ``isvc up -f``, ``--reload``, a rollout) and ``removed`` of every
 delete. resourceVersions come from one counter for all objects, as etcd's revision is one; the local
 controller applies synchronously, so the generation a published record carries is also the one it has
-observed. Pure bookkeeping: no Ray, no I/O; kept in memory (a restart starts every object again at
-generation 1, as a re-created object would).
+observed. Pure bookkeeping: no Ray, no I/O. The controller persists each object's metadata with its
+spec (``local.revision_store``) and ``restore`` s it after a restart: the same uid and generation, and
+resourceVersions that go on growing from the largest one stored.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ class ObjectTable:
                 meta = replace(current, generation=generation, resource_version=self._revision, spec_digest=digest)
             self._objects[(namespace, name)] = meta
             return meta
+
+    def restore(self, namespace: str, name: str, meta: ObjectMeta) -> None:
+        """Take back an object as it was before a restart (``meta.spec_digest``: of the stored spec)."""
+        with self._lock:
+            self._objects[(namespace, name)] = meta
+            self._revision = max(self._revision, meta.resource_version)
 
     def removed(self, namespace: str, name: str) -> None:
         with self._lock:

@@ -68,8 +68,8 @@ class Observed:
     """The revision store's states of the service: its revisions continue from them after a restart."""
     peers: Mapping[str, str]
     """Model name -> service name of the *other* services of the namespace (a model name is served once)."""
-    now: str
-    """The creation timestamp a new service gets."""
+    created: str
+    """The creationTimestamp of a service not published: the stored one after a restart, else now."""
     deployed: Mapping[str, Any] | None = None
     """The runtime's status of each unit of the last ``Deploy`` (``.ready``, ``.status``, ``.message``)."""
 
@@ -187,7 +187,7 @@ def _settle(
         ready_units=keep,
         units=kept,
         placement=placement,
-        created=current.created if current else observed.now,
+        created=current.created if current else observed.created,
     )
     refresh = (model_name,) if same_model or current is None else (model_name, current.model.name)
     actions: list[Action] = [

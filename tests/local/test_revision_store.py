@@ -101,3 +101,25 @@ def test_a_store_of_the_first_layout_migrates_without_loss(tmp_path: Path, names
     store.close()
     reopened = RevisionStore(tmp_path / "state.db")  # migrated once: opening again changes nothing
     assert reopened.services() == [("team-a", service.name)] and reopened.states(service.name, "team-a") == states
+
+
+def test_a_store_of_the_second_layout_gains_the_objects_table(tmp_path: Path) -> None:
+    from local.revision_store import SCHEMA, StoredObject
+
+    service = _in_namespace("team-a", "models/iris/v2")
+    db = sqlite3.connect(tmp_path / "state.db")
+    db.executescript(SCHEMA.split("CREATE TABLE IF NOT EXISTS objects")[0])  # layout 2: no objects table
+    db.execute("PRAGMA user_version = 2")
+    db.execute(
+        "INSERT INTO services VALUES (?, ?, ?, ?)",
+        ("team-a", service.name, json.dumps(service.model_dump(mode="json")), "2026-01-01"),
+    )
+    db.commit()
+    db.close()
+    store = RevisionStore(tmp_path / "state.db")
+    assert store.services() == [("team-a", service.name)]
+    assert store.object_of(service.name, "team-a") is None
+    kept = StoredObject("0b0e-uid", 4, 17, "2026-01-01T00:00:00+00:00")
+    store.save_object(service.name, "team-a", kept)
+    assert store.object_of(service.name, "team-a") == kept
+    assert store.object_of(service.name, "team-b") is None

@@ -167,3 +167,28 @@ def test_a_restart_restores_both_namespaces(tmp_path: Any) -> None:
         "iris-ns-predictor-00001",
         "iris-ns-predictor-00002",
     ]
+
+
+def test_a_restart_keeps_each_object_uid_generation_and_creation_time(tmp_path: Any) -> None:
+    from local.revision_store import RevisionStore
+
+    def controller() -> Controller:
+        store = RevisionStore(tmp_path / "s.db")
+        return Controller(AnsweringServe(), ModelRepository(), "http://127.0.0.1:8080", store=store)
+
+    first = controller()
+    first.apply(parse_inference_service(document("team-a")))
+    first.apply(parse_inference_service(document("team-a", "models/iris/v2")))  # a spec change: generation 2
+    before = first.as_resource("iris-ns", namespace="team-a")
+    assert before["metadata"]["generation"] == 2
+    again = controller()
+    assert again.restore() == ["team-a/iris-ns"]
+    after = again.as_resource("iris-ns", namespace="team-a")
+    for field in ("uid", "generation", "creationTimestamp"):
+        assert after["metadata"][field] == before["metadata"][field], field
+    assert after["status"]["observedGeneration"] == 2
+    assert int(after["metadata"]["resourceVersion"]) > int(before["metadata"]["resourceVersion"])
+    again.apply(parse_inference_service(document("team-a")))  # changed again after the restart: 3
+    assert again.as_resource("iris-ns", namespace="team-a")["metadata"]["generation"] == 3
+    again.delete("iris-ns", namespace="team-a")
+    assert RevisionStore(tmp_path / "s.db").object_of("iris-ns", "team-a") is None
