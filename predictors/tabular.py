@@ -23,6 +23,7 @@ import numpy as np
 from kserve import Model
 from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferRequest, InferResponse
+from kserve.utils.utils import generate_uuid
 
 from predictors.tensors import infer_input_to_matrix, instances_to_matrix, output_from_numpy
 
@@ -103,7 +104,7 @@ class TabularModel(Model):
         names = [name for name in known if name in requested] if requested else known
         results = self.compute(matrix, names)
         return InferResponse(
-            response_id=request.id or "",
+            response_id=request.id or generate_uuid(),  # as KServe answers a request without id
             model_name=self.name,
             infer_outputs=[output_from_numpy(name, results[name]) for name in names],
             use_binary_outputs=request.use_binary_outputs,

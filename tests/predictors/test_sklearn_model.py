@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from typing import Any
 
 import pytest
@@ -45,6 +46,12 @@ def test_v2_answers_every_output_when_none_is_named(predictor_client: Any) -> No
     assert body["outputs"][0] == {"name": "output-0", "shape": [2], "datatype": "INT64", "data": [0, 2]}
     assert body["outputs"][1]["shape"] == [2, 3]
     assert body["outputs"][1]["datatype"] == "FP32"
+
+
+def test_v2_a_request_without_id_gets_a_generated_one(predictor_client: Any) -> None:
+    """KServe answers a request without ``id`` with a fresh UUID (``kserve.utils.utils.get_predict_response``)."""
+    ids = [post_json(predictor_client, "/v2/models/iris/infer", v2_tensor_request(ROWS)).json()["id"] for _ in range(2)]
+    assert all(uuid.UUID(answer_id) for answer_id in ids) and ids[0] != ids[1]
 
 
 @pytest.mark.parametrize(
