@@ -12,12 +12,15 @@ local runtime leaves aside or changes, so nothing is dropped silently:
   ``canaryTrafficPercent`` (ignored), ``minReplicas: 0`` (raised to 1), an approximated or unmapped HPA
   metric, and Knative's ``autoscaling.knative.dev/*`` annotations.
 
-``warning_lines`` renders them as ``path: why``, what ``status.localRuntime.warnings`` lists.
+``warning_lines`` renders them as ``path: why``, what ``status.localRuntime.warnings`` lists;
+``summary_lines`` is what ``isvc up`` prints: the fields only kept for the cluster on one line, grouped by
+parent (``spec.predictor.containers[0].{image,ports}``), and each field whose meaning changes on a line.
 Pure: depends on the spec types and pydantic only.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -129,3 +132,21 @@ def unhonoured(service: InferenceService) -> list[Unhonoured]:
 def warning_lines(service: InferenceService) -> list[str]:
     """``path: why`` for each unhonoured field: ``status.localRuntime.warnings``."""
     return [item.line() for item in unhonoured(service)]
+
+
+def summary_lines(service: InferenceService) -> list[str]:
+    """What ``isvc up`` prints of the unhonoured fields: the merely kept ones grouped, the others each."""
+    kept: dict[str, list[str]] = defaultdict(list)
+    changed = []
+    for item in unhonoured(service):
+        if item.why == NOT_ACTED_ON:
+            parent, _, leaf = item.path.rpartition(".")
+            kept[parent].append(leaf)
+        else:
+            changed.append(f"warning: {item.line()}")
+    grouped = [
+        f"{parent}.{leaves[0]}" if len(leaves) == 1 else f"{parent}.{{{','.join(leaves)}}}"
+        for parent, leaves in kept.items()
+    ]
+    lines = [f"kept for the cluster, not acted on locally: {', '.join(grouped)}"] if grouped else []
+    return lines + changed

@@ -55,6 +55,8 @@ def build_gateway(options: GatewayOptions, runtime: Any) -> tuple[Any, Any]:
 def apply_services(
     controller: Any, services: Sequence[tuple[str, InferenceService]], log: Callable[[str], None]
 ) -> None:
+    from local.unhonoured import summary_lines
+
     for path, service in services:
         started = time.monotonic()
         log(f"applying {service.name} from {path} ...")
@@ -64,9 +66,8 @@ def apply_services(
             f"  {service.name}: Ready={ready['status']} in {time.monotonic() - started:.1f}s"
             + (f" ({ready.get('message')})" if ready.get("message") else "")
         )
-        warnings = status["localRuntime"]["warnings"]
-        if warnings:
-            log(f"  not honoured locally (kept for the cluster): {', '.join(warnings)}")
+        for line in summary_lines(service):
+            log(f"  {line}")
 
 
 def http_server(app: Any, options: GatewayOptions) -> Any:
