@@ -3,7 +3,12 @@
 ``settings()`` reads the environment when called (never at import) into ``Settings``; the CLI, the
 runtime, the revision store, the schema check, the cluster client and the console take their defaults
 from it instead of reading ``os.environ`` themselves. An empty variable counts as unset. Variables the
-kit only *sets* for Ray (``RAY_AUTH_MODE``, ``RAY_SERVE_*``, ``local.ray_layer``) are Ray's and stay there.
+kit only *sets* for Ray (``RAY_AUTH_MODE``, ``RAY_SERVE_*``, ``local.ray_layer``) are Ray's and stay there,
+as does ``ISVC_PRELOAD_MODULES``, which ``isvc up`` hands to its Ray workers (``local.ray_layer.preload``).
+
+Two other places read settings, each for a process that cannot import this module: a pod's server
+(``predictors.settings``: request limits, bind address, ``pvc://`` root, download cache; predictors never
+import ``local``) and the event sink (``local.sink.settings``: its image carries no pydantic).
 
 Pure: pydantic-settings only.
 """

@@ -1,7 +1,7 @@
 """How large a request may be: one typed place for the pods and the local runtime.
 
-``RequestLimits`` reads the environment (``ISVC_MAX_BODY_BYTES``, ``ISVC_MAX_TENSOR_ELEMENTS``) when
-``load_limits()`` is called, once, while an app or server is built; never at import.
+``load_limits()`` takes ``ISVC_MAX_BODY_BYTES`` and ``ISVC_MAX_TENSOR_ELEMENTS`` from the pod's settings
+(``predictors.settings``), once, while an app or server is built; never at import.
 
 * ``max_body_bytes`` bounds a REST body (413 with a V2 ``{"error": ...}`` past it, counted as the bytes
   arrive: ``predictors.request_guard``) and a gRPC message (gRPC's own ``max_receive_message_length``,
@@ -15,18 +15,17 @@ Never imports ``local`` or ``ray``.
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-ENV_PREFIX = "ISVC_"
-DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
-DEFAULT_MAX_TENSOR_ELEMENTS = 16 * 1024 * 1024
+from predictors.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS, SettingsError, load_settings
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_TENSOR_ELEMENTS", "LimitsError", "RequestLimits", "load_limits"]
 
 
-class RequestLimits(BaseSettings):
-    """Request size limits, from ``ISVC_*`` environment variables."""
+class RequestLimits(BaseModel):
+    """Request size limits (from ``predictors.settings``, or given)."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True)
 
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
     """Largest REST body and gRPC message accepted, in bytes (``ISVC_MAX_BODY_BYTES``; 32 MiB)."""
@@ -35,16 +34,11 @@ class RequestLimits(BaseSettings):
     """Most elements one input tensor's shape may declare (``ISVC_MAX_TENSOR_ELEMENTS``; 16 Mi)."""
 
 
-class LimitsError(ValueError):
-    """An ``ISVC_*`` limit in the environment that is not a positive integer; names the variable."""
+LimitsError = SettingsError
+"""An ``ISVC_*`` limit in the environment that is not a positive integer; names the variable."""
 
 
 def load_limits() -> RequestLimits:
     """The limits the environment sets now (defaults for what it leaves out)."""
-    try:
-        return RequestLimits()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{ENV_PREFIX}{'.'.join(map(str, error['loc'])).upper()}: {error['msg']}" for error in exc.errors()
-        )
-        raise LimitsError(f"invalid request limits: {problems}") from exc
+    settings = load_settings()
+    return RequestLimits(max_body_bytes=settings.max_body_bytes, max_tensor_elements=settings.max_tensor_elements)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from collections.abc import Sequence
 from concurrent import futures
 from typing import Any
@@ -34,9 +33,9 @@ from fastapi.responses import JSONResponse, ORJSONResponse
 from starlette.exceptions import HTTPException
 
 from predictors.limits import RequestLimits, load_limits
+from predictors.settings import load_settings
 
 BIND_HOST_ENV = "ISVC_BIND_HOST"
-DEFAULT_BIND_HOST = "127.0.0.1"
 
 
 def build_parser(description: str | None = None) -> argparse.ArgumentParser:
@@ -50,7 +49,7 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--bind_host",
-        default=os.environ.get(BIND_HOST_ENV, DEFAULT_BIND_HOST),
+        default=load_settings().bind_host,
         help=f"address the HTTP and gRPC servers listen on (env {BIND_HOST_ENV}; default %(default)s)",
     )
     return parser

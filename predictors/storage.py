@@ -23,19 +23,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from predictors.settings import DEFAULT_CACHE_DIR, DEFAULT_PVC_DIR, load_settings
+
 PVC_SCHEME = "pvc://"
 FILE_SCHEME = "file://"
 PVC_DIR_ENV = "ISVC_PVC_DIR"
 CACHE_DIR_ENV = "ISVC_STORAGE_CACHE_DIR"
-DEFAULT_PVC_DIR = ".isvc/pvc"
-DEFAULT_CACHE_DIR = ".isvc/storage"
 KSERVE_MOUNT = "/mnt/models"
 
 
@@ -47,7 +46,7 @@ class StorageError(RuntimeError):
 def _model_missing_error() -> type:
     from kserve.errors import ModelMissingError
 
-    class NoModelFileError(ModelMissingError):  # type: ignore[misc]
+    class NoModelFileError(ModelMissingError):  # type: ignore[misc, unused-ignore]
         """KServe's ModelMissingError, with a message that says what was looked for."""
 
         def __init__(self, path: str, message: str):
@@ -65,15 +64,14 @@ class StorageSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    pvc_dir: Path = Path(DEFAULT_PVC_DIR)
-    cache_dir: Path = Path(DEFAULT_CACHE_DIR)
+    pvc_dir: Path = DEFAULT_PVC_DIR
+    cache_dir: Path = DEFAULT_CACHE_DIR
 
     @classmethod
     def from_env(cls) -> StorageSettings:
-        return cls(
-            pvc_dir=Path(os.environ.get(PVC_DIR_ENV) or DEFAULT_PVC_DIR),
-            cache_dir=Path(os.environ.get(CACHE_DIR_ENV) or DEFAULT_CACHE_DIR),
-        )
+        """From the pod's settings (``predictors.settings``: ``ISVC_PVC_DIR``, ``ISVC_STORAGE_CACHE_DIR``)."""
+        settings = load_settings()
+        return cls(pvc_dir=settings.pvc_dir, cache_dir=settings.storage_cache_dir)
 
 
 def is_local(uri: str) -> bool:

@@ -7,7 +7,6 @@ Defaults: bind ``$ISVC_BIND_HOST`` else 127.0.0.1; store into ``$ISVC_SINK_DB`` 
 from __future__ import annotations
 
 import argparse
-import os
 
 from local.sink.app import DEFAULT_MAX_BODY
 
@@ -28,10 +27,11 @@ def serve(db: str | None, host: str | None, port: int, max_body: int = DEFAULT_M
     import uvicorn
 
     from local.sink.app import create_app
+    from local.sink.settings import SinkSettings
     from local.sink.store import EventStore, default_db_url
 
     store = EventStore(db or default_db_url())
-    bind = host or os.environ.get("ISVC_BIND_HOST") or "127.0.0.1"
+    bind = host or SinkSettings.from_env().bind_host
     where = store.engine.url.render_as_string(hide_password=True)
     print(f"event sink on http://{bind}:{port}/ storing into {where}", flush=True)
     try:

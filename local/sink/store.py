@@ -7,7 +7,6 @@ twice. Must not import ``ray``, a web framework or the logger package.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,13 +34,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
-DEFAULT_DB_PATH = Path(".isvc") / "events.db"
-DB_ENV = "ISVC_SINK_DB"
+from local.sink.settings import SinkSettings
 
 
 def default_db_url() -> str:
     """``$ISVC_SINK_DB`` if set, else SQLite at ``.isvc/events.db`` under the current directory."""
-    return os.environ.get(DB_ENV) or f"sqlite:///{DEFAULT_DB_PATH}"
+    return SinkSettings.from_env().db_url
 
 
 def normalize_url(url: str) -> str:
