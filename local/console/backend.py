@@ -2,9 +2,14 @@
 
 ``LocalBackend`` calls the gateway app it is mounted in, in process (``httpx.ASGITransport``, no socket):
 the same routes ``isvc get``, ``isvc rollout`` and ``isvc infer`` use, so what the console shows and does
-is what the CLI shows and does (``POST .../inferenceservices/{name}/rollout``, ``GET /v2/models/{m}``,
-``POST /v2/models/{m}/infer`` with its inference logging, ``GET /metrics``). Events come from the sink's
-``GET /events`` (``local.sink.read_api``) at the URL the loggers post to.
+is what the CLI shows and does (``POST .../namespaces/{ns}/inferenceservices/{name}/rollout``,
+``GET /v2/models/{m}``, ``POST /v2/models/{m}/infer`` with its inference logging, ``GET /metrics``). Events
+come from the sink's ``GET /events`` (``local.sink.read_api``) at the URL the loggers post to.
+
+A service is (namespace, name), as in Kubernetes: two ``iris`` of two namespaces are two services, and
+every call here names the namespace (the API path, the revisions' namespace, the ``namespace`` label of
+the ``isvc_replicas`` series, the events' ``namespace`` attribute, the ``x-isvc-namespace`` header of a
+V2 call). ``namespaces_of(name)`` answers where a bare name lives, for the console's name-only URLs.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote as _quote
 
 import httpx
 
 API = "/apis/serving.kserve.io/v1beta1/namespaces"
-REVISIONS = "/apis/serving.knative.dev/v1/namespaces/_all/revisions"
+REVISIONS = "/apis/serving.knative.dev/v1/namespaces/{namespace}/revisions"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
 REVISION_HEADER = "x-isvc-{component}-revision"
 
@@ -41,14 +47,20 @@ class Backend(Protocol):
     mode: str
 
     async def list_services(self) -> list[dict[str, Any]]: ...
-    async def get_service(self, name: str) -> dict[str, Any]: ...
-    async def revisions(self, name: str) -> dict[str, Any]: ...
-    async def replicas(self, name: str, revisions: dict[str, Any]) -> dict[str, int]: ...
+    async def namespaces_of(self, name: str) -> list[str]: ...
+    async def get_service(self, namespace: str, name: str) -> dict[str, Any]: ...
+    async def revisions(self, namespace: str, name: str) -> dict[str, Any]: ...
+    async def replicas(self, resource: dict[str, Any], revisions: dict[str, Any]) -> dict[str, int]: ...
     async def rollout(self, resource: dict[str, Any], action: str, component: str, percent: int | None) -> None: ...
     async def model_metadata(self, resource: dict[str, Any]) -> dict[str, Any]: ...
     async def infer(self, resource: dict[str, Any], body: dict[str, Any]) -> InferResult: ...
     async def metrics_text(self) -> str | None: ...
-    async def events(self, name: str, limit: int) -> list[dict[str, Any]]: ...
+    async def events(self, namespace: str, name: str, limit: int) -> list[dict[str, Any]]: ...
+
+
+def quote(segment: str) -> str:
+    """``segment`` as one path segment (a ``/`` in it cannot reach another route)."""
+    return _quote(segment, safe="")
 
 
 def error_of(response: httpx.Response) -> ConsoleError:
@@ -70,18 +82,40 @@ def served_by(headers: httpx.Headers) -> dict[str, str]:
     return out
 
 
-async def sink_events(sink_url: str, name: str, limit: int) -> list[dict[str, Any]]:
-    """The newest ``limit`` request/response pairs of ``name`` from the sink at ``sink_url``."""
+SINK_MAX_LIMIT = 500  # the sink's own bound on ``limit`` (``local.sink.read_api.MAX_LIMIT``)
+
+
+def _sink_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=5.0)
+
+
+def event_namespace(event: dict[str, Any]) -> str:
+    """The namespace an event pair was logged in (its ``namespace`` attribute; ``default`` without one)."""
+    return str(event.get("namespace") or "default")
+
+
+async def sink_events(sink_url: str, namespace: str, name: str, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` request/response pairs of ``name`` in ``namespace`` from the sink at ``sink_url``.
+
+    The sink's ``GET /events`` selects by name only, so the pairs of other namespaces' same-named
+    services are dropped here by their ``namespace``; when they crowd the answer out, a larger page is
+    asked for (up to the sink's bound), so a quiet service is not hidden by a busy namesake.
+    """
     url = sink_url.rstrip("/") + "/events"
-    try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            response = await client.get(url, params={"name": name, "limit": limit})
-    except httpx.HTTPError as exc:
-        raise ConsoleError(503, f"the event sink at {sink_url} is unreachable ({exc.__class__.__name__})") from None
-    if response.status_code != 200:
-        raise error_of(response)
-    result: list[dict[str, Any]] = response.json()
-    return result
+    asked = limit
+    while True:
+        try:
+            async with _sink_client() as client:
+                response = await client.get(url, params={"name": name, "limit": asked})
+        except httpx.HTTPError as exc:
+            raise ConsoleError(503, f"the event sink at {sink_url} is unreachable ({exc.__class__.__name__})") from None
+        if response.status_code != 200:
+            raise error_of(response)
+        pairs: list[dict[str, Any]] = response.json()
+        mine = [pair for pair in pairs if event_namespace(pair) == namespace]
+        if len(mine) >= limit or len(pairs) < asked or asked >= SINK_MAX_LIMIT:
+            return mine[:limit]
+        asked = min(asked * 4, SINK_MAX_LIMIT)
 
 
 class LocalBackend:
@@ -108,27 +142,37 @@ class LocalBackend:
         return response.json()
 
     async def list_services(self) -> list[dict[str, Any]]:
+        """Every namespace's services (``_all``), by namespace then name, as ``isvc get -A`` lists them."""
         items: list[dict[str, Any]] = (await self._json("GET", f"{API}/_all/inferenceservices"))["items"]
         return items
 
-    async def get_service(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._json("GET", f"{API}/_all/inferenceservices/{name}")
+    async def namespaces_of(self, name: str) -> list[str]:
+        from local.console.views import namespace_of
+
+        listed = await self.list_services()
+        return sorted({namespace_of(item) for item in listed if (item.get("metadata") or {}).get("name") == name})
+
+    async def get_service(self, namespace: str, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", f"{API}/{quote(namespace)}/inferenceservices/{quote(name)}")
         return result
 
-    async def revisions(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._json("GET", REVISIONS, params={"labelSelector": f"{ISVC_LABEL}={name}"})
+    async def revisions(self, namespace: str, name: str) -> dict[str, Any]:
+        path = REVISIONS.format(namespace=quote(namespace))
+        result: dict[str, Any] = await self._json("GET", path, params={"labelSelector": f"{ISVC_LABEL}={name}"})
         return result
 
-    async def replicas(self, name: str, revisions: dict[str, Any]) -> dict[str, int]:
+    async def replicas(self, resource: dict[str, Any], revisions: dict[str, Any]) -> dict[str, int]:
         from local.console.metrics import parse_scrape
+        from local.console.views import replicas_from_scrape
 
         text = await self.metrics_text()
-        scrape = parse_scrape(text or "", 0.0)
-        return {key[2]: int(value) for key, value in scrape.replicas.items() if key[0] == name}
+        return replicas_from_scrape(parse_scrape(text or "", 0.0), resource)
 
     async def rollout(self, resource: dict[str, Any], action: str, component: str, percent: int | None) -> None:
-        metadata = resource["metadata"]
-        path = f"{API}/{metadata.get('namespace') or '_all'}/inferenceservices/{metadata['name']}/rollout"
+        from local.console.views import namespace_of
+
+        name = quote(str(resource["metadata"]["name"]))
+        path = f"{API}/{quote(namespace_of(resource))}/inferenceservices/{name}/rollout"
         await self._json("POST", path, json={"action": action, "component": component, "percent": percent})
 
     async def model_metadata(self, resource: dict[str, Any]) -> dict[str, Any]:
@@ -153,8 +197,8 @@ class LocalBackend:
         response = await self.client.get("/metrics")
         return response.text if response.status_code == 200 else None
 
-    async def events(self, name: str, limit: int) -> list[dict[str, Any]]:
-        return await sink_events(self.controller.local_sink_url, name, limit)
+    async def events(self, namespace: str, name: str, limit: int) -> list[dict[str, Any]]:
+        return await sink_events(self.controller.local_sink_url, namespace, name, limit)
 
 
 def _namespace_header(resource: dict[str, Any]) -> dict[str, str]:

@@ -5,8 +5,11 @@ rollout exactly as ``isvc rollout --cluster`` does: a JSON merge patch of ``cana
 (``local.cluster.patches``; KServe's controller then moves the traffic, which the page shows as it
 polls). Those three verbs on two resources are all its Role grants (``manifests/console.yaml``).
 The "try it" form posts to the service's in-cluster address (``status.address.url``); events come
-from the sink's ``GET /events``. Per-revision rates are Prometheus' job on a cluster (the dashboard in
-``manifests/monitoring/``), so ``metrics_text`` answers None.
+from the sink's ``GET /events`` (those of its namespace). Per-revision rates are Prometheus' job on a
+cluster (the dashboard in ``manifests/monitoring/``), so ``metrics_text`` answers None.
+
+It reads the one namespace its Role is granted in (``--namespace``): a service of another namespace is
+404 saying so, and a bare name is that namespace's (``namespaces_of``), where names are unique.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ import httpx
 from local.cluster.client import ClusterClient
 from local.cluster.patches import canary_patch, promote_patch, require_component, rollback_patch
 from local.console.backend import ConsoleError, InferResult, error_of, served_by, sink_events
-from local.console.views import model_name_of, replicas_from_revisions
-from local.errors import IsvcError
+from local.console.views import model_name_of, namespace_of, replicas_from_revisions
+from local.errors import IsvcError, NotFoundError
 
 
 class ConsoleClusterClient(ClusterClient):
@@ -63,18 +66,40 @@ class ClusterBackend:
         result: list[dict[str, Any]] = await self._call(lister)
         return result
 
-    async def get_service(self, name: str) -> dict[str, Any]:
+    def _in_reach(self, namespace: str, name: str) -> None:
+        """404 for a namespace other than the client's: the Role grants no other, nothing is asked."""
+        if namespace != self.client.namespace:
+            raise ConsoleError(
+                404,
+                f"InferenceService {name!r} of namespace {namespace!r} is out of this console's reach: it reads "
+                f"namespace {self.client.namespace!r} only (python -m local.console --namespace)",
+            )
+
+    async def namespaces_of(self, name: str) -> list[str]:
+        try:
+            await asyncio.to_thread(self.client.get_isvc, name)
+        except NotFoundError:
+            return []
+        except IsvcError as exc:
+            raise ConsoleError(exc.status_code, str(exc)) from None
+        return [self.client.namespace]
+
+    async def get_service(self, namespace: str, name: str) -> dict[str, Any]:
+        self._in_reach(namespace, name)
         result: dict[str, Any] = await self._call(self.client.get_isvc, name)
         return result
 
-    async def revisions(self, name: str) -> dict[str, Any]:
+    async def revisions(self, namespace: str, name: str) -> dict[str, Any]:
+        self._in_reach(namespace, name)
         result: dict[str, Any] = await self._call(self.client.list_revisions, name)
         return result
 
-    async def replicas(self, name: str, revisions: dict[str, Any]) -> dict[str, int]:
-        return replicas_from_revisions(revisions)
+    async def replicas(self, resource: dict[str, Any], revisions: dict[str, Any]) -> dict[str, int]:
+        return replicas_from_revisions(revisions)  # the namespace's own Revisions: nothing to tell apart
 
     async def rollout(self, resource: dict[str, Any], action: str, component: str, percent: int | None) -> None:
+        name = str(resource["metadata"]["name"])
+        self._in_reach(namespace_of(resource), name)
         try:
             require_component(resource, component)
             if action == "canary":
@@ -85,7 +110,7 @@ class ClusterBackend:
                 body = rollback_patch(component)
         except IsvcError as exc:
             raise ConsoleError(exc.status_code, str(exc)) from None
-        await self._call(self.client.patch_isvc, resource["metadata"]["name"], body)
+        await self._call(self.client.patch_isvc, name, body)
 
     async def model_metadata(self, resource: dict[str, Any]) -> dict[str, Any]:
         url = f"{_base_url(resource)}/v2/models/{model_name_of(resource)}"
@@ -113,5 +138,6 @@ class ClusterBackend:
     async def metrics_text(self) -> str | None:
         return None
 
-    async def events(self, name: str, limit: int) -> list[dict[str, Any]]:
-        return await sink_events(self.sink_url, name, limit)
+    async def events(self, namespace: str, name: str, limit: int) -> list[dict[str, Any]]:
+        self._in_reach(namespace, name)
+        return await sink_events(self.sink_url, namespace, name, limit)

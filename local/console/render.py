@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from local.console.backend import InferResult
 from local.console.metrics import RevisionStats
@@ -38,6 +39,12 @@ def page(title: str, body: str, mode: str) -> str:
 </body></html>"""
 
 
+def service_url(namespace: str, name: str, suffix: str = "") -> str:
+    """A service's page (``suffix``: one of its fragments or forms), by namespace and name as the
+    Kubernetes API addresses it: ``/console/namespaces/{namespace}/services/{name}``."""
+    return f"{PREFIX}/namespaces/{quote(namespace, safe='')}/services/{quote(name, safe='')}{suffix}"
+
+
 def _poll(url: str, seconds: int, extra: str = "") -> str:
     trigger = f"every {seconds}s" + (f", {extra}" if extra else "")
     return f'hx-get="{_e(url)}" hx-trigger="{trigger}" hx-swap="outerHTML"'
@@ -59,17 +66,27 @@ def services_table(views: Sequence[ServiceView]) -> str:
             )
             replicas = sum(r.replicas or 0 for r in component.revisions if r.info.traffic_percent)
             rows.append(
-                f'<tr data-service="{_e(view.name)}"><td><a href="{PREFIX}/services/{_e(view.name)}">'
-                f"{_e(view.name)}</a></td><td>{_e(view.namespace)}</td><td>{_e(component.name)}</td>"
-                f"<td>{_e(component.phase)}</td><td>{len(component.revisions)}</td><td>{_e(split)}</td>"
-                f'<td class="num">{replicas}</td><td>{_ready(view.ready)}</td></tr>'
+                f'<tr data-namespace="{_e(view.namespace)}" data-service="{_e(view.name)}">'
+                f'<td class="namespace">{_e(view.namespace)}</td>'
+                f'<td><a href="{_e(service_url(view.namespace, view.name))}">{_e(view.name)}</a></td>'
+                f"<td>{_e(component.name)}</td><td>{_e(component.phase)}</td><td>{len(component.revisions)}</td>"
+                f'<td>{_e(split)}</td><td class="num">{replicas}</td><td>{_ready(view.ready)}</td></tr>'
             )
     body = "".join(rows) or '<tr><td colspan="8">no InferenceServices</td></tr>'
-    return (
+    return (  # kubectl get -A's layout: the namespace first, rows by namespace then name
         f'<table id="services" class="grid" {_poll(PREFIX + "/fragments/services", 3)}>'
-        "<thead><tr><th>service</th><th>namespace</th><th>component</th><th>phase</th><th>revisions</th>"
+        "<thead><tr><th>namespace</th><th>service</th><th>component</th><th>phase</th><th>revisions</th>"
         f"<th>traffic</th><th>replicas</th><th>ready</th></tr></thead><tbody>{body}</tbody></table>"
     )
+
+
+def namespace_choice(name: str, namespaces: Sequence[str]) -> str:
+    """Links to the service ``name`` of each namespace holding it (a name-only URL's 409 page)."""
+    links = "".join(
+        f'<li><a href="{_e(service_url(namespace, name))}">{_e(namespace)}/{_e(name)}</a></li>'
+        for namespace in namespaces
+    )
+    return f'<ul class="namespaces">{links}</ul>'
 
 
 def index_page(views: Sequence[ServiceView], mode: str, error: str | None = None) -> str:
@@ -86,10 +103,11 @@ def _ready(ready: bool | None) -> str:
 
 
 def status_panel(view: ServiceView) -> str:
+    poll = _poll(service_url(view.namespace, view.name, "/status"), 2, "isvc-changed from:body")
     parts = [
-        f'<section id="status" {_poll(f"{PREFIX}/services/{view.name}/status", 2, "isvc-changed from:body")}>',
-        f"<h2>{_e(view.name)} <small>{_e(view.namespace)} · model {_e(view.model_name)}</small> "
-        f"{_ready(view.ready)}</h2>",
+        f'<section id="status" {poll}>',
+        f'<h2>{_e(view.name)} <small>namespace <span class="namespace">{_e(view.namespace)}</span> · model '
+        f"{_e(view.model_name)}</small> {_ready(view.ready)}</h2>",
     ]
     for component in view.components:
         canary = f"canary {component.canary_percent}%" if component.canary_percent is not None else "no canary"
@@ -131,7 +149,7 @@ def _replicas(count: int | None) -> str:
 
 
 def rollout_form(view: ServiceView, result: str = "") -> str:
-    url = f"{PREFIX}/services/{view.name}/rollout"
+    url = _e(service_url(view.namespace, view.name, "/rollout"))
     options = "".join(
         f'<option value="{_e(c.name)}"{" selected" if c.name == "predictor" else ""}>{_e(c.name)}</option>'
         for c in view.components
@@ -160,7 +178,7 @@ def rollout_result(action: str, component: str, percent: int | None, view: Servi
 
 
 def try_form(view: ServiceView, inputs: Sequence[FormInput], result: str = "", error: str | None = None) -> str:
-    url = f"{PREFIX}/services/{view.name}/try"
+    url = _e(service_url(view.namespace, view.name, "/try"))
     if error:
         fields = error_box(f"no V2 metadata for model {view.model_name}: {error}")
     else:
@@ -185,7 +203,11 @@ def try_result(result: InferResult, request: Mapping[str, Any]) -> str:
     )
 
 
-def metrics_panel(name: str, stats: Iterable[RevisionStats], window_s: float, note: str | None = None) -> str:
+def metrics_panel(
+    namespace: str, name: str, stats: Iterable[RevisionStats], window_s: float, note: str | None = None
+) -> str:
+    """The traffic of the service ``name`` of ``namespace``: ``stats`` are that namespace's only."""
+
     def fmt(value: float | None, pattern: str) -> str:
         return "&ndash;" if value is None else pattern.format(value)
 
@@ -200,7 +222,8 @@ def metrics_panel(name: str, stats: Iterable[RevisionStats], window_s: float, no
     body = rows or '<tr><td colspan="6">no requests recorded yet</td></tr>'
     caption = note or f"over the last {window_s / 60:.0f} min (or since the console opened), from /metrics"
     return (
-        f'<section id="metrics" {_poll(f"{PREFIX}/services/{name}/metrics", 3)}><h2>Traffic</h2>'
+        f'<section id="metrics" {_poll(service_url(namespace, name, "/metrics"), 3)}>'
+        f'<h2>Traffic <small class="service">{_e(namespace)}/{_e(name)}</small></h2>'
         f'<table class="grid"><caption>{_e(caption)}</caption><thead><tr><th>component</th><th>revision</th>'
         "<th>req/s</th><th>errors</th><th>p99 ms</th><th>requests</th></tr></thead>"
         f"<tbody>{body}</tbody></table></section>"
@@ -213,10 +236,11 @@ def _clock(moment: Any) -> str:
     return text[11:23] if len(text) >= 23 and text[10] == "T" else text
 
 
-def events_panel(name: str, events: Sequence[Mapping[str, Any]], error: str | None = None) -> str:
-    """One ``<details>`` per inference and component; an opened one stays open as the panel refreshes:
-    ``hx-preserve`` keeps the element with the same id from the page as it was, and the id names the
-    pair's status, so a pair whose response arrives since is drawn anew."""
+def events_panel(namespace: str, name: str, events: Sequence[Mapping[str, Any]], error: str | None = None) -> str:
+    """The logged events of the service ``name`` of ``namespace``: one ``<details>`` per inference and
+    component; an opened one stays open as the panel refreshes: ``hx-preserve`` keeps the element with
+    the same id from the page as it was, and the id names the pair's status, so a pair whose response
+    arrives since is drawn anew."""
     rows = []
     for event in events:
         half = event.get("request") or event.get("response") or {}
@@ -241,8 +265,9 @@ def events_panel(name: str, events: Sequence[Mapping[str, Any]], error: str | No
     body = "".join(rows) or '<p class="empty">no events yet</p>'
     problem = error_box(error) if error else ""
     return (
-        f'<section id="events" {_poll(f"{PREFIX}/services/{name}/events", 2)}><h2>Logged events '
-        f"<small>from the sink, newest first; click one for its bodies</small></h2>{problem}"
+        f'<section id="events" {_poll(service_url(namespace, name, "/events"), 2)}><h2>Logged events '
+        f"<small>of {_e(namespace)}/{_e(name)} from the sink, newest first; click one for its bodies</small></h2>"
+        f"{problem}"
         '<div class="events-head"><span>time (UTC)</span><span>component</span><span>status</span>'
         f"<span>latency</span><span>ce-id</span></div>{body}</section>"
     )
@@ -251,7 +276,7 @@ def events_panel(name: str, events: Sequence[Mapping[str, Any]], error: str | No
 def service_page(view: ServiceView, panels: Sequence[str], mode: str) -> str:
     nav = f'<p><a href="{PREFIX}">← all InferenceServices</a></p>'
     body = nav + status_panel(view) + '<div class="columns">' + "".join(panels) + "</div>"
-    return page(view.name, body, mode)
+    return page(f"{view.namespace}/{view.name}", body, mode)
 
 
 def _pretty(text: str) -> str:

@@ -1,7 +1,10 @@
 """The console's routes under ``/console`` and its static files, over a ``Backend`` (local or cluster).
 
 ``include_console(app, controller)`` is what the local gateway calls; ``console_app(backend)`` is the
-cluster's stand-alone app (``python -m local.console``). Pages are whole HTML documents; the ``*/status``,
+cluster's stand-alone app (``python -m local.console``). A service is addressed as the Kubernetes API
+addresses it, by namespace and name: ``/console/namespaces/{namespace}/services/{name}``; a name-only
+``/console/services/{name}[/...]`` (the earlier URLs) redirects there when one namespace holds the name
+and answers 409 naming the namespaces when several do. Pages are whole HTML documents; the ``*/status``,
 ``*/metrics`` and ``*/events`` fragments are what htmx polls. A form posted by htmx (``HX-Request``
 header) gets its result fragment, and ``HX-Trigger: isvc-changed`` makes the status panel refresh at
 once; the same form posted without JavaScript gets the whole page with the result in it.
@@ -16,35 +19,71 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from local.console import render
 from local.console.backend import Backend, ConsoleError, LocalBackend
 from local.console.metrics import MetricsHistory, parse_scrape
-from local.console.views import FormError, ServiceView, form_inputs, infer_request, service_view
+from local.console.views import FormError, ServiceView, form_inputs, infer_request, namespace_of, service_view
 
 STATIC = Path(__file__).parent / "static"
 ACTIONS = ("canary", "promote", "rollback")
+PARTS = {"GET": ("status", "metrics", "events"), "POST": ("rollout", "try")}  # of a service's page
 EVENTS_SHOWN = 25
 
 
+class AmbiguousName(ConsoleError):
+    """A name-only URL whose name two namespaces or more hold (409): the page links each one."""
+
+    def __init__(self, name: str, namespaces: list[str]):
+        where = ", ".join(repr(namespace) for namespace in namespaces)
+        super().__init__(
+            409,
+            f"InferenceService {name!r} exists in namespaces {where}: name one, "
+            f"as {render.PREFIX}/namespaces/NAMESPACE/services/{name}",
+        )
+        self.name = name
+        self.namespaces = namespaces
+
+
 class Console:
-    """The console's state: its backend and the metrics history sampled as the page polls."""
+    """The console's state: its backend and the metrics history sampled as the page polls.
+
+    A service is (namespace, name) everywhere here: its resource, revisions, replicas, traffic figures
+    and events are those of that namespace only.
+    """
 
     def __init__(self, backend: Backend, history: MetricsHistory | None = None):
         self.backend = backend
         self.history = history or MetricsHistory()
 
-    async def view(self, name: str) -> tuple[dict[str, Any], ServiceView]:
-        resource = await self.backend.get_service(name)
-        revisions = await self.backend.revisions(name)
-        replicas = await self.backend.replicas(name, revisions)
-        return resource, service_view(resource, revisions, replicas)
+    async def resolve(self, name: str) -> str:
+        """The namespace of the one service called ``name``; 404 if none, 409 if several (as the gateway's
+        ``Controller.lookup`` answers a name without a namespace)."""
+        namespaces = await self.backend.namespaces_of(name)
+        if not namespaces:
+            raise ConsoleError(404, f"InferenceService {name!r} not found")
+        if len(namespaces) > 1:
+            raise AmbiguousName(name, namespaces)
+        return namespaces[0]
+
+    async def view_of(self, resource: dict[str, Any]) -> ServiceView:
+        namespace, name = namespace_of(resource), str(resource["metadata"]["name"])
+        revisions = await self.backend.revisions(namespace, name)
+        replicas = await self.backend.replicas(resource, revisions)
+        return service_view(resource, revisions, replicas)
+
+    async def view(self, namespace: str, name: str) -> tuple[dict[str, Any], ServiceView]:
+        resource = await self.backend.get_service(namespace, name)
+        return resource, await self.view_of(resource)
 
     async def views(self) -> list[ServiceView]:
-        names = [str(item["metadata"]["name"]) for item in await self.backend.list_services()]
-        return [view for _, view in await asyncio.gather(*(self.view(name) for name in names))]
+        """Every service, by namespace then name (``kubectl get -A``'s order)."""
+        listed = sorted(
+            await self.backend.list_services(), key=lambda item: (namespace_of(item), str(item["metadata"]["name"]))
+        )
+        return list(await asyncio.gather(*(self.view_of(item) for item in listed)))
 
     async def sample(self) -> str | None:
         text = await self.backend.metrics_text()
@@ -53,15 +92,16 @@ class Console:
         self.history.add(parse_scrape(text, time.monotonic()))
         return None
 
-    async def metrics(self, name: str) -> str:
+    async def metrics(self, namespace: str, name: str) -> str:
         note = await self.sample()
-        return render.metrics_panel(name, self.history.stats(name), self.history.window_s, note)
+        stats = self.history.stats(name, namespace)
+        return render.metrics_panel(namespace, name, stats, self.history.window_s, note)
 
-    async def events(self, name: str) -> str:
+    async def events(self, namespace: str, name: str) -> str:
         try:
-            return render.events_panel(name, await self.backend.events(name, EVENTS_SHOWN))
+            return render.events_panel(namespace, name, await self.backend.events(namespace, name, EVENTS_SHOWN))
         except ConsoleError as exc:
-            return render.events_panel(name, [], str(exc))
+            return render.events_panel(namespace, name, [], str(exc))
 
     async def try_panel(self, resource: dict[str, Any], view: ServiceView, result: str = "") -> str:
         try:
@@ -70,13 +110,13 @@ class Console:
             return render.try_form(view, [], result, error=str(exc))
         return render.try_form(view, inputs, result)
 
-    async def service_page(self, name: str, rollout_result: str = "", try_result: str = "") -> str:
-        resource, view = await self.view(name)
+    async def service_page(self, namespace: str, name: str, rollout_result: str = "", try_result: str = "") -> str:
+        resource, view = await self.view(namespace, name)
         panels = [
             render.rollout_form(view, rollout_result),
             await self.try_panel(resource, view, try_result),
-            await self.metrics(name),
-            await self.events(name),
+            await self.metrics(namespace, name),
+            await self.events(namespace, name),
         ]
         return render.service_page(view, panels, self.backend.mode)
 
@@ -104,31 +144,37 @@ def console_router(console: Console) -> APIRouter:
     async def services() -> HTMLResponse:
         return HTMLResponse(render.services_table(await console.views()))
 
-    @router.get("/services/{name}")
-    async def service(name: str) -> HTMLResponse:
-        try:
-            return HTMLResponse(await console.service_page(name))
-        except ConsoleError as exc:
-            return HTMLResponse(render.page(name, render.error_box(str(exc)), console.backend.mode), exc.status)
+    def error_page(title: str, exc: ConsoleError) -> HTMLResponse:
+        body = render.error_box(str(exc))
+        if isinstance(exc, AmbiguousName):
+            body += render.namespace_choice(exc.name, exc.namespaces)
+        return HTMLResponse(render.page(title, body, console.backend.mode), exc.status)
 
-    @router.get("/services/{name}/status")
-    async def status(name: str) -> HTMLResponse:
+    @router.get("/namespaces/{namespace}/services/{name}")
+    async def service(namespace: str, name: str) -> HTMLResponse:
         try:
-            _, view = await console.view(name)
+            return HTMLResponse(await console.service_page(namespace, name))
+        except ConsoleError as exc:
+            return error_page(f"{namespace}/{name}", exc)
+
+    @router.get("/namespaces/{namespace}/services/{name}/status")
+    async def status(namespace: str, name: str) -> HTMLResponse:
+        try:
+            _, view = await console.view(namespace, name)
         except ConsoleError as exc:
             return HTMLResponse(f'<section id="status">{render.error_box(str(exc))}</section>')
         return HTMLResponse(render.status_panel(view))
 
-    @router.get("/services/{name}/metrics")
-    async def metrics(name: str) -> HTMLResponse:
-        return HTMLResponse(await console.metrics(name))
+    @router.get("/namespaces/{namespace}/services/{name}/metrics")
+    async def metrics(namespace: str, name: str) -> HTMLResponse:
+        return HTMLResponse(await console.metrics(namespace, name))
 
-    @router.get("/services/{name}/events")
-    async def events(name: str) -> HTMLResponse:
-        return HTMLResponse(await console.events(name))
+    @router.get("/namespaces/{namespace}/services/{name}/events")
+    async def events(namespace: str, name: str) -> HTMLResponse:
+        return HTMLResponse(await console.events(namespace, name))
 
-    @router.post("/services/{name}/rollout")
-    async def rollout(name: str, request: Request) -> HTMLResponse:
+    @router.post("/namespaces/{namespace}/services/{name}/rollout")
+    async def rollout(namespace: str, name: str, request: Request) -> HTMLResponse:
         fields = await _form(request)
         action, component = fields.get("action", ""), fields.get("component", "predictor")
         raw_percent = fields.get("percent", "")
@@ -136,9 +182,9 @@ def console_router(console: Console) -> APIRouter:
             if action not in ACTIONS:
                 raise ConsoleError(400, f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
             percent = int(raw_percent) if action == "canary" else None
-            resource = await console.backend.get_service(name)
+            resource = await console.backend.get_service(namespace, name)
             await console.backend.rollout(resource, action, component, percent)
-            _, view = await console.view(name)
+            _, view = await console.view(namespace, name)
             result = render.rollout_result(action, component, percent, view)
             code = 200
         except ValueError:
@@ -147,13 +193,16 @@ def console_router(console: Console) -> APIRouter:
             result, code = render.error_box(str(exc)), exc.status
         if _htmx(request):  # htmx swaps only 2xx answers by default: errors are shown with 200
             return HTMLResponse(result, headers={"HX-Trigger": "isvc-changed"})
-        return HTMLResponse(await console.service_page(name, rollout_result=result), status_code=code)
+        try:
+            return HTMLResponse(await console.service_page(namespace, name, rollout_result=result), status_code=code)
+        except ConsoleError as exc:
+            return error_page(f"{namespace}/{name}", exc)
 
-    @router.post("/services/{name}/try")
-    async def try_it(name: str, request: Request) -> HTMLResponse:
+    @router.post("/namespaces/{namespace}/services/{name}/try")
+    async def try_it(namespace: str, name: str, request: Request) -> HTMLResponse:
         fields = await _form(request)
         try:
-            resource = await console.backend.get_service(name)
+            resource = await console.backend.get_service(namespace, name)
             inputs = form_inputs(await console.backend.model_metadata(resource))
             body = infer_request(inputs, fields)
             result = render.try_result(await console.backend.infer(resource, body), body)
@@ -163,7 +212,34 @@ def console_router(console: Console) -> APIRouter:
             result = render.error_box(str(exc))
         if _htmx(request):
             return HTMLResponse(result, headers={"HX-Trigger": "isvc-changed"})
-        return HTMLResponse(await console.service_page(name, try_result=result))
+        try:
+            return HTMLResponse(await console.service_page(namespace, name, try_result=result))
+        except ConsoleError as exc:
+            return error_page(f"{namespace}/{name}", exc)
+
+    # Name-only URLs (the console's URLs before namespaces): the one namespace holding the name, by a
+    # 307 to the namespaced URL (307 keeps a form's POST and its body); 409 if two namespaces hold it.
+    async def by_name(name: str, part: str, request: Request) -> Response:
+        try:
+            namespace = await console.resolve(name)
+        except ConsoleError as exc:
+            if part and (request.method == "GET" or _htmx(request)):  # a fragment's request: a fragment
+                return HTMLResponse(render.error_box(str(exc)), exc.status)
+            return error_page(name, exc)
+        target = render.service_url(namespace, name, f"/{part}" if part else "")
+        if request.url.query:
+            target += f"?{request.url.query}"
+        return RedirectResponse(target, status_code=307)
+
+    @router.get("/services/{name}")
+    async def service_by_name(name: str, request: Request) -> Response:
+        return await by_name(name, "", request)
+
+    @router.api_route("/services/{name}/{part}", methods=["GET", "POST"])
+    async def part_by_name(name: str, part: str, request: Request) -> Response:
+        if part not in PARTS.get(request.method, ()):
+            return HTMLResponse(render.error_box(f"no such page: {request.url.path}"), 404)
+        return await by_name(name, part, request)
 
     return router
 

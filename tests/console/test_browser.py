@@ -20,11 +20,13 @@ from typing import Any
 import pytest
 import yaml
 
+from local.console import render
 from tests.conftest import REPO_ROOT, apply_yaml, iris_manifest
 
 CHROMIUM = os.environ.get("ISVC_CHROMIUM", "/usr/bin/chromium")
 RESULTS = REPO_ROOT / "test-results" / "console"
 NAME = "iris-ops"  # the iris InferenceService under its own name: the session's `iris` stays as other tests expect
+NAMESPACE = "isvc-kit"  # manifests/iris.yaml's
 TIMEOUT_MS = 60_000
 API = "/apis/serving.kserve.io/v1beta1"
 
@@ -100,15 +102,21 @@ def test_canary_try_events_promote_in_the_browser(two_revisions: Any, page: Any)
     gateway = two_revisions
     revision = f"{NAME}-predictor-0000"
 
-    # the list: every InferenceService, with NAME's predictor in canary
+    # the list: every InferenceService, its namespace first, with NAME's predictor in canary
     page.goto(f"{gateway.url}/console")
-    row = page.locator(f'#services tr[data-service="{NAME}"]').filter(has_text="predictor")
+    row = page.locator(f'#services tr[data-namespace="{NAMESPACE}"][data-service="{NAME}"]').filter(
+        has_text="predictor"
+    )
+    expect(row.locator("td").first).to_have_text(NAMESPACE)
     expect(row).to_contain_text("canary")
     expect(row).to_contain_text(f"{revision}2 10%")
     row.get_by_role("link", name=NAME).click()
 
-    # the service: both predictor revisions, their roles and split
+    # the service, addressed by namespace and name: both predictor revisions, their roles and split
+    expect(page).to_have_url(f"{gateway.url}{render.service_url(NAMESPACE, NAME)}")
     expect(page.locator("#status h2")).to_contain_text(NAME)
+    expect(page.locator("#status h2 .namespace")).to_have_text(NAMESPACE)
+    expect(page.locator("#metrics h2")).to_contain_text(f"{NAMESPACE}/{NAME}")
     predictor = page.locator('#status [data-component="predictor"]')
     expect(predictor.locator(f'tr[data-revision="{revision}1"]')).to_contain_text("rolled-out")
     expect(predictor.locator(f'tr[data-revision="{revision}2"] td.traffic')).to_have_text("10%")
@@ -184,7 +192,9 @@ def test_read_only_views_work_without_javascript(two_revisions: Any, browser: An
     context = browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
-        page.goto(f"{two_revisions.url}/console/services/{NAME}")
+        page.goto(f"{two_revisions.url}/console/services/{NAME}")  # the name-only URL: one namespace holds it
+        url = f"{two_revisions.url}{render.service_url(NAMESPACE, NAME)}"
+        assert page.url == url, page.url
         assert page.locator(f'#status tr[data-revision="{NAME}-predictor-00002"]').count() == 1
         assert page.locator("#metrics table").count() == 1
         page.locator("#try").get_by_role("button", name="Send").click()
@@ -195,7 +205,7 @@ def test_read_only_views_work_without_javascript(two_revisions: Any, browser: An
         while page.locator("#events .event[data-component='transformer']").count() == 0:
             assert time.monotonic() < deadline, "the request's events never reached the page"
             time.sleep(1)
-            page.goto(f"{two_revisions.url}/console/services/{NAME}")
+            page.goto(url)
         assert served.startswith("transformer ")
         assert page.locator("#events details").first.get_attribute("open") is None  # bodies on click
     finally:

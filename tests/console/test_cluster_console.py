@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from local.console.cluster import ClusterBackend, ConsoleClusterClient
+from local.console.render import service_url
 from local.console.routes import console_app
 
 ISVC: dict[str, Any] = {
@@ -87,7 +88,9 @@ def test_lists_services_with_revisions_and_their_replicas(cluster: Any) -> None:
     index = client.get("/console")
     assert index.status_code == 200
     assert "iris-predictor-00001 80%, iris-predictor-00002 20%" in index.text
-    page = client.get("/console/services/iris")
+    assert '<td class="namespace">isvc-kit</td>' in index.text
+    assert f'href="{service_url("isvc-kit", "iris")}"' in index.text  # /console/namespaces/isvc-kit/services/iris
+    page = client.get(service_url("isvc-kit", "iris"))
     assert page.status_code == 200
     assert 'data-revision="iris-predictor-00001"' in page.text and "2026-12-01T10:01:00Z" in page.text
     assert 'class="num replicas zero"' in page.text  # 00001: actualReplicas 0
@@ -107,7 +110,9 @@ def test_lists_services_with_revisions_and_their_replicas(cluster: Any) -> None:
 def test_rollout_actions_send_the_clis_merge_patches(cluster: Any, form: dict[str, str], patch: Any) -> None:
     client, api = cluster
     answer = client.post(
-        "/console/services/iris/rollout", data=form | {"component": "predictor"}, headers={"HX-Request": "true"}
+        service_url("isvc-kit", "iris", "/rollout"),
+        data=form | {"component": "predictor"},
+        headers={"HX-Request": "true"},
     )
     assert answer.status_code == 200 and "done" in answer.text
     assert answer.headers["hx-trigger"] == "isvc-changed"
@@ -116,7 +121,29 @@ def test_rollout_actions_send_the_clis_merge_patches(cluster: Any, form: dict[st
 
 def test_a_component_the_service_lacks_is_refused_before_any_patch(cluster: Any) -> None:
     client, api = cluster
-    answer = client.post("/console/services/iris/rollout", data={"action": "promote", "component": "transformer"})
+    answer = client.post(
+        service_url("isvc-kit", "iris", "/rollout"), data={"action": "promote", "component": "transformer"}
+    )
     assert answer.status_code == 404
     assert "has no transformer" in answer.text
     assert api.patches == []
+
+
+def test_a_name_only_url_is_the_consoles_namespace_and_other_namespaces_are_out_of_reach(cluster: Any) -> None:
+    client, api = cluster
+    moved = client.get("/console/services/iris", follow_redirects=False)
+    assert moved.status_code == 307 and moved.headers["location"] == service_url("isvc-kit", "iris")
+    assert client.get("/console/services/iris").status_code == 200
+    # a form posted to the old URL is carried over (307 keeps the POST and its body)
+    answer = client.post("/console/services/iris/rollout", data={"action": "rollback", "component": "predictor"})
+    assert answer.status_code == 200 and "rollback on predictor: done" in answer.text
+    assert api.patches == [
+        ("iris", {"spec": {"predictor": {"canaryTrafficPercent": 0}}}, "application/merge-patch+json")
+    ]
+    # another namespace: 404 saying which one it reads, and nothing asked of the API (FakeApi asserts isvc-kit)
+    other = client.get(service_url("team-a", "iris"))
+    assert other.status_code == 404
+    assert "reads namespace &#x27;isvc-kit&#x27; only" in other.text
+    refused = client.post(service_url("team-a", "iris", "/rollout"), data={"action": "promote"})
+    assert refused.status_code == 404 and len(api.patches) == 1
+    assert "reads namespace" in client.get(service_url("team-a", "iris", "/events")).text

@@ -23,7 +23,7 @@ def test_vendored_htmx_matches_its_recorded_checksum_and_licence() -> None:
 
 def test_pages_load_scripts_and_styles_from_the_console_only() -> None:
     view = ServiceView("iris", "default", "iris", True, None, ())
-    html = render.service_page(view, [render.rollout_form(view), render.events_panel("iris", [])], "local")
+    html = render.service_page(view, [render.rollout_form(view), render.events_panel("default", "iris", [])], "local")
     html += render.index_page([view], "local")
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert sources and all(s.startswith("/console") for s in sources), sources
