@@ -84,6 +84,19 @@ def exposure_warning(host: str, port: int, grpc_port: int | None) -> str | None:
     )
 
 
+def check_plannable(service: Any, path: str) -> None:
+    """Plan ``service`` as an apply would (pure: no Ray); a ``SpecError`` names the file and the field."""
+    from local.errors import SpecError
+    from local.placement import choose_placement
+    from local.plan import plan_service
+
+    try:
+        plan = plan_service(service)
+        choose_placement(service.metadata.annotations, plan.components)
+    except SpecError as exc:
+        raise SpecError(f"{path}: InferenceService/{service.name}: {exc}") from exc
+
+
 def run(args: argparse.Namespace) -> int:
     from local.gateway.server import GatewayOptions
     from local.gateway.server import run as run_gateway
@@ -91,8 +104,11 @@ def run(args: argparse.Namespace) -> int:
     from local.revision_store import default_path
     from local.spec import load_inference_services
 
-    # Parsed once, before Ray starts: a bad file fails fast, naming the field.
+    # Parsed and planned once, before Ray starts: a bad file (or a model format with no local runtime)
+    # fails fast, naming the field.
     services = [(str(path), service) for path in args.filename for service in load_inference_services(path)]
+    for path, service in services:
+        check_plannable(service, path)
     state_path = args.state or default_path()
     lock = InstanceLock(state_path.parent)
     lock.acquire(host=args.host, port=args.port, grpc_port=args.grpc_port or None)

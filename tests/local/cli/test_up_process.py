@@ -109,6 +109,20 @@ def test_taken_ports_name_their_holder_and_spec_errors_fail_before_ray(up: Up, t
     assert "Ray and Serve" not in result.stdout  # failed before Ray started
     assert not (tmp_path / "c" / TOKEN_FILE).exists()
 
+    unserved = {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": "flowers"},
+        "spec": {"predictor": {"model": {"modelFormat": {"name": "tensorflow"}, "storageUri": "gs://b/flowers"}}},
+    }
+    (tmp_path / "tf.yaml").write_text(yaml.safe_dump(unserved))
+    result = run_up(tmp_path / "d", "-f", str(tmp_path / "tf.yaml"), "--port", "0")
+    assert result.returncode == 1  # planned before Ray starts: a format with no local runtime fails at once
+    assert "InferenceService/flowers: spec.predictor.model.modelFormat.name: 'tensorflow' has no local" in (
+        result.stderr
+    )
+    assert "Ray and Serve" not in result.stdout
+
 
 def test_sigint_then_sigterm_stops_everything(up: Up) -> None:
     assert up.process is not None
