@@ -9,9 +9,11 @@ KServe semantics reproduced (serving.kserve.io/v1beta1, Knative mode):
 * a change to a component's spec (anything but ``canaryTrafficPercent``) creates a revision named
   ``{isvc}-{component}-{00001, 00002, ...}``;
 * ``canaryTrafficPercent: P`` with a rolled-out revision sends P% to the newest *ready* revision
-  (tag ``latest``) and 100-P% to ``latestRolledoutRevision`` (tag ``prev``); on a first deploy P is
-  ignored; promotion (no P, or 100) makes the latest the rolled-out one and the old one the
-  ``previousRolledoutRevision``; P = 0 rolls back; a revision that never became ready gets no traffic;
+  (``latestRevision: true``; tag ``latest`` with tag routing only) and 100-P% to ``latestRolledoutRevision``
+  (tag ``prev``, always), as ``reconcilers/knative/ksvc_reconciler.go`` writes the Knative Service's traffic;
+  on a first deploy P is ignored; promotion (no P, or 100) makes the latest the rolled-out one and the
+  old one the ``previousRolledoutRevision``; P = 0 rolls back; a revision that never became ready gets no
+  traffic;
 * a revision's queue bound and ``timeout`` are Knative's, derived in ``local.limits``.
 
 In Standard (raw Deployment) mode (``local.modes``) there is one Deployment and no canary: each spec change
@@ -135,6 +137,8 @@ class ComponentPlan:
     canary_percent: int | None
     base: ComponentState | None = field(default=None, compare=False, repr=False)
     """The state this plan was routed from: re-routed once the deploy says what is actually ready."""
+    tag_routing: bool = False
+    """``serving.kserve.io/enable-tag-routing``: the latest target is tagged ``latest``."""
 
     @property
     def deployed(self) -> tuple[Revision, ...]:
@@ -264,15 +268,24 @@ def plan_component(
         )
         state = replace(state, revisions=(*state.revisions, revision))
     # Standard mode has no canary: every ready revision takes all traffic (a rolling update).
-    return route_traffic(state, None if standard else component.canaryTrafficPercent, ready=None)
+    canary = None if standard else component.canaryTrafficPercent
+    return route_traffic(state, canary, ready=None, tag_routing=service.tag_routing and not standard)
 
 
-def route_traffic(state: ComponentState, canary_percent: int | None, ready: set[str] | None) -> ComponentPlan:
-    """Split traffic as KServe does.
+def route_traffic(
+    state: ComponentState, canary_percent: int | None, ready: set[str] | None, tag_routing: bool = False
+) -> ComponentPlan:
+    """Split traffic as KServe's ksvc reconciler writes it (``reconcilers/knative/ksvc_reconciler.go``).
+
+    With ``canaryTrafficPercent`` P and a rolled-out revision: P% to the latest ready revision
+    (``latestRevision: true``) and, when P < 100, 100-P% to ``latestRolledoutRevision`` tagged ``prev``;
+    otherwise (no P, or a first rollout, which ignores P) 100% to the latest ready revision. The latest
+    target is tagged ``latest`` only with ``serving.kserve.io/enable-tag-routing: "true"``; ``prev`` always.
 
     ``ready`` lists the revisions known to be ready; None (planning before deploying) assumes every
-    revision that has not failed is. The canary target is the newest *ready* revision newer than
-    ``latestRolledoutRevision``; a newer one still starting (or failed) changes nothing yet.
+    revision that has not failed is. The latest ready revision is the newest ready one newer than
+    ``latestRolledoutRevision``, else that one (Knative's ``latestReadyRevisionName``): a newer one still
+    starting, or failed, changes nothing yet, so both entries of a split may name the same revision.
     """
     latest = state.latest
     assert latest is not None, "a component always has a revision once planned"
@@ -285,25 +298,24 @@ def route_traffic(state: ComponentState, canary_percent: int | None, ready: set[
     rolled_out = state.revision(state.latest_rolled_out) if state.latest_rolled_out else None
     newer = [r for r in state.revisions if rolled_out is None or r.number > rolled_out.number]
     candidate = next((r for r in reversed(newer) if is_ready(r)), None)
+    latest_ready = candidate or rolled_out
+    if latest_ready is None:  # nothing ready yet: no traffic
+        return ComponentPlan(component, state, (), canary_percent, base, tag_routing)
+    latest_tag = "latest" if tag_routing else None
     traffic: tuple[TrafficTarget, ...]
-    if rolled_out is None:
-        # First rollout: canaryTrafficPercent is ignored, the first ready revision takes everything.
-        if candidate is None:
-            return ComponentPlan(component, state, (), canary_percent, base)
-        state = replace(state, latest_rolled_out=candidate.name)
-        traffic = (TrafficTarget(candidate.name, 100, tag=None, latest_revision=True),)
-    elif candidate is None:
-        stable = rolled_out.name == latest.name
-        traffic = (TrafficTarget(rolled_out.name, 100, tag=None if stable else "prev", latest_revision=stable),)
-    elif canary_percent is None or canary_percent >= 100:
-        state = replace(state, latest_rolled_out=candidate.name, previous_rolled_out=rolled_out.name)
-        traffic = (TrafficTarget(candidate.name, 100, tag=None, latest_revision=True),)
+    if canary_percent is not None and rolled_out is not None:
+        traffic = (TrafficTarget(latest_ready.name, canary_percent, tag=latest_tag, latest_revision=True),)
+        if canary_percent < 100:
+            traffic += (TrafficTarget(rolled_out.name, 100 - canary_percent, tag="prev", latest_revision=False),)
+        if candidate is not None and canary_percent >= 100:  # KServe rolls out at 100 as without a canary
+            state = replace(state, latest_rolled_out=candidate.name, previous_rolled_out=rolled_out.name)
     else:
-        traffic = (
-            TrafficTarget(candidate.name, canary_percent, tag="latest", latest_revision=True),
-            TrafficTarget(rolled_out.name, 100 - canary_percent, tag="prev", latest_revision=False),
-        )
-    return ComponentPlan(component, state, traffic, canary_percent, base)
+        traffic = (TrafficTarget(latest_ready.name, 100, tag=latest_tag, latest_revision=True),)
+        if candidate is not None and rolled_out is None:  # the first rollout
+            state = replace(state, latest_rolled_out=candidate.name)
+        elif candidate is not None and rolled_out is not None:
+            state = replace(state, latest_rolled_out=candidate.name, previous_rolled_out=rolled_out.name)
+    return ComponentPlan(component, state, traffic, canary_percent, base, tag_routing)
 
 
 def plan_service(service: InferenceService, previous: dict[str, ComponentState] | None = None) -> ServicePlan:

@@ -3,6 +3,7 @@
 A ``TrafficTarget`` is one entry of KServe's ``status.components.<c>.traffic[]`` (Knative's route
 status: ``revisionName``, ``percent``, ``tag``, ``latestRevision``, ``url``). The planner makes them
 (``local.plan.route_traffic``), the gateway draws a revision from them (``pick``, ``tagged``), the
+CLI finds the canary of a split (``canary``), the
 status renders them (``to_status``) and the cluster client reads a cluster's back (``parse``): the same
 objects throughout, so a split means one thing everywhere. Pure: no I/O.
 """
@@ -43,6 +44,14 @@ class TrafficTarget:
             latest_revision=bool(raw.get("latestRevision", False)),
             url=raw.get("url"),
         )
+
+
+def canary(targets: Sequence[TrafficTarget]) -> TrafficTarget | None:
+    """The canary of a split in progress: the ``latestRevision`` target beside a ``prev`` one (KServe tags
+    ``prev`` always, ``latest`` only with tag routing), or None when one revision takes everything."""
+    if not any(t.tag == "prev" for t in targets):
+        return None
+    return next((t for t in targets if t.latest_revision), None)
 
 
 def tagged(targets: Sequence[TrafficTarget], tag: str) -> str | None:

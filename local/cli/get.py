@@ -7,7 +7,7 @@ from typing import Any
 
 from local.cli._client import GatewayClient, add_server_argument, namespace_of
 from local.cli._output import dump, ready_of, table
-from local.traffic import TrafficTarget
+from local.traffic import TrafficTarget, canary
 
 
 def register(subparsers: Any) -> None:
@@ -26,14 +26,14 @@ def rows_of(resources: list[dict[str, Any]]) -> list[list[Any]]:
         components = status.get("components", {})
         latest = components.get("predictor", {}).get("latestCreatedRevision")
         split = [TrafficTarget.parse(t) for t in components.get("predictor", {}).get("traffic", [])]
-        canary = [t for t in split if t.tag == "latest"]
+        in_flight = canary(split)
         rows.append(
             [
                 resource["metadata"]["name"],
                 status.get("url"),
                 ready_of(resource),
                 "/".join(f"{name}={count}" for name, count in replicas.items()),
-                f"{canary[0].percent}%" if canary else "",
+                f"{in_flight.percent}%" if in_flight else "",
                 latest,
             ]
         )

@@ -102,7 +102,7 @@ def settled_plan(ready: set[str], plan: ComponentPlan, outcomes: Mapping[str, Ou
         else:
             message = outcome.message or f"revision {revision.name} is {outcome.status}"
             state = replace(state, failed={**state.failed, revision.name: message})
-    final = route_traffic(state, plan.canary_percent, ready=ready)
+    final = route_traffic(state, plan.canary_percent, ready=ready, tag_routing=plan.tag_routing)
     keep = {revision.name for revision in final.deployed}
     for revision in state.revisions:
         if revision.name not in keep:

@@ -16,6 +16,7 @@ from local.errors import ConflictError, NotFoundError, SpecError
 from local.modes import is_standard
 from local.plan import ComponentState
 from local.spec import InferenceService
+from local.traffic import canary
 
 if TYPE_CHECKING:
     from local.gateway.record import ServiceRecord
@@ -44,7 +45,7 @@ def rollout_change(
     elif action == "rollback":
         new_percent = 0
         state = plan.state
-        canary_running = any(t.tag == "latest" for t in plan.traffic)
+        canary_running = canary(plan.traffic) is not None
         if not canary_running:
             if state.previous_rolled_out is None:
                 raise ConflictError(f"{name}: {component} has no previous rolled-out revision to roll back to")

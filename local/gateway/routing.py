@@ -74,13 +74,14 @@ class RouteTable:
         return None
 
     def choose(self, rng: random.Random, tag: str | None) -> dict[str, str]:
-        """One revision per component: by the split, or the one tagged ``tag`` (latest/prev)."""
+        """One revision per component: by the split, or the one tagged ``tag``: ``prev`` while a canary
+        runs (always, as KServe tags it), ``latest`` with tag routing only."""
         chosen = {name: route.pick(rng) for name, route in self.components.items()}
         if tag:
-            if not self.tag_routing:
-                raise NotFoundError(f"tag routing is off: annotate {TAG_ROUTING_ANNOTATION}: 'true' to reach {tag!r}")
             tagged = {name: route.tagged(tag) for name, route in self.components.items()}
             found = {name: revision for name, revision in tagged.items() if revision}
+            if not found and tag == "latest" and not self.tag_routing:
+                raise NotFoundError(f"tag routing is off: annotate {TAG_ROUTING_ANNOTATION}: 'true' to reach {tag!r}")
             if not found:
                 raise NotFoundError(f"no revision is tagged {tag!r}")
             chosen.update(found)

@@ -505,12 +505,14 @@ def test_first_deploy_in_ready_set_is_rolled_out() -> None:
     assert plan.state.latest_rolled_out == R1
 
 
+@pytest.mark.parametrize("tag_routing", [False, True])
 @pytest.mark.parametrize("percent", [1, 20, 50, 99])
-def test_canary_splits_between_latest_and_rolled_out(percent: int) -> None:
-    """KServe: P% to the latest revision (tag latest), 100-P% to latestRolledoutRevision (tag prev)."""
-    plan = route_traffic(rolled_out_then_new(), percent, ready=None)
+def test_canary_splits_between_latest_and_rolled_out(percent: int, tag_routing: bool) -> None:
+    """KServe (ksvc_reconciler.go): P% to the latest revision (tag latest with tag routing only), 100-P% to
+    latestRolledoutRevision (tag prev, always)."""
+    plan = route_traffic(rolled_out_then_new(), percent, ready=None, tag_routing=tag_routing)
     assert plan.traffic == (
-        TrafficTarget(R2, percent, tag="latest", latest_revision=True),
+        TrafficTarget(R2, percent, tag="latest" if tag_routing else None, latest_revision=True),
         TrafficTarget(R1, 100 - percent, tag="prev", latest_revision=False),
     )
     assert sum(target.percent for target in plan.traffic) == 100
@@ -530,7 +532,7 @@ def test_iris_then_iris_canary_splits_20_80_on_the_predictor_only() -> None:
     (canary,) = load_inference_services(MANIFESTS / "iris-canary.yaml")
     plan = replan(canary, plan_service(base))
     assert plan.components["predictor"].traffic == (
-        TrafficTarget("iris-predictor-00002", 20, tag="latest", latest_revision=True),
+        TrafficTarget("iris-predictor-00002", 20, tag=None, latest_revision=True),
         TrafficTarget("iris-predictor-00001", 80, tag="prev", latest_revision=False),
     )
     assert plan.components["transformer"].traffic == (
@@ -593,18 +595,27 @@ def test_canary_percent_zero_rolls_back_to_prev() -> None:
     """KServe: canaryTrafficPercent 0 sends 100% back to latestRolledoutRevision."""
     plan = route_traffic(rolled_out_then_new(), 0, ready=None)
     assert plan.traffic == (
-        TrafficTarget(R2, 0, tag="latest", latest_revision=True),
+        TrafficTarget(R2, 0, tag=None, latest_revision=True),
         TrafficTarget(R1, 100, tag="prev", latest_revision=False),
     )
     assert plan.state.latest_rolled_out == R1
     assert deployed(plan) == [R1, R2]
 
 
+def split_on_the_rolled_out(percent: int | None) -> tuple[TrafficTarget, ...]:
+    """What Knative routes while the latest revision is not ready: ``latestRevision: true`` resolves to
+    the latest *ready* revision, the rolled-out one, so both entries of a split name it."""
+    if percent is None or percent >= 100:
+        return (TrafficTarget(R1, 100, tag=None, latest_revision=True),)
+    return (TrafficTarget(R1, percent, None, True), TrafficTarget(R1, 100 - percent, tag="prev"))
+
+
 @pytest.mark.parametrize("percent", [None, 0, 20, 100])
 def test_failed_latest_gets_no_traffic_and_rolled_out_keeps_100(percent: int | None) -> None:
     """KServe: a revision that never becomes ready never receives traffic, even when promoted."""
     plan = route_traffic(rolled_out_then_new(failed={R2: "crashed"}), percent, ready=None)
-    assert plan.traffic == (TrafficTarget(R1, 100, tag="prev", latest_revision=False),)
+    assert plan.traffic == split_on_the_rolled_out(percent)
+    assert {t.revision for t in plan.traffic if t.percent} == {R1}
     assert plan.state.latest_rolled_out == R1
     assert plan.state.previous_rolled_out is None
     assert deployed(plan) == [R1]  # a failed revision is not kept running
@@ -613,7 +624,7 @@ def test_failed_latest_gets_no_traffic_and_rolled_out_keeps_100(percent: int | N
 @pytest.mark.parametrize("percent", [None, 20])
 def test_latest_not_ready_yet_gets_no_traffic_but_keeps_running(percent: int | None) -> None:
     plan = route_traffic(rolled_out_then_new(), percent, ready={R1})
-    assert plan.traffic == (TrafficTarget(R1, 100, tag="prev", latest_revision=False),)
+    assert plan.traffic == split_on_the_rolled_out(percent)
     assert plan.state.latest_rolled_out == R1
     assert deployed(plan) == [R1, R2]
 
@@ -630,7 +641,7 @@ def test_new_revision_after_a_failed_one_canaries_against_the_rolled_out() -> No
         revisions=(revision(1), revision(2), revision(3)), latest_rolled_out=R1, failed={R2: "crashed"}
     )
     plan = route_traffic(state, 20, ready=None)
-    assert [(t.revision, t.percent, t.tag) for t in plan.traffic] == [(R3, 20, "latest"), (R1, 80, "prev")]
+    assert [(t.revision, t.percent, t.tag) for t in plan.traffic] == [(R3, 20, None), (R1, 80, "prev")]
     assert deployed(plan) == [R1, R3]
 
 
@@ -643,11 +654,12 @@ def test_second_promotion_shifts_previous_rolled_out() -> None:
     assert deployed(plan) == [R3]
 
 
-def test_canary_percent_on_an_already_rolled_out_latest_is_ignored() -> None:
-    """KServe: with nothing new to roll out, the rolled-out revision keeps 100%."""
+def test_canary_percent_on_an_already_rolled_out_latest_keeps_all_on_it() -> None:
+    """KServe: with nothing new to roll out, both targets of the split are the rolled-out revision (the
+    latest ready one, and ``prev``), so it keeps 100%."""
     state = ComponentState(revisions=(revision(1), revision(2)), latest_rolled_out=R2, previous_rolled_out=R1)
     plan = route_traffic(state, 30, ready=None)
-    assert plan.traffic == (TrafficTarget(R2, 100, None, True),)
+    assert plan.traffic == (TrafficTarget(R2, 30, None, True), TrafficTarget(R2, 70, "prev", False))
     assert plan.state == state
     assert deployed(plan) == [R2]
 

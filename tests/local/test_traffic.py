@@ -28,3 +28,12 @@ def test_the_router_draws_by_the_split_and_finds_tags() -> None:
     assert 0.17 < drawn.count("r2") / len(drawn) < 0.23
     assert traffic.tagged(split, "prev") == "r1" and traffic.tagged(split, "nope") is None
     assert traffic.pick((TrafficTarget("r2", 0, "latest", True),), rng) is None
+
+
+def test_the_canary_is_the_latest_target_beside_prev_tagged_or_not() -> None:
+    untagged = (TrafficTarget("r2", 20, None, True), TrafficTarget("r1", 80, "prev"))
+    assert traffic.canary(untagged) == untagged[0]  # KServe without tag routing: only prev has a tag
+    tagged = (TrafficTarget("r2", 0, "latest", True), TrafficTarget("r1", 100, "prev"))
+    assert traffic.canary(tagged) == tagged[0]
+    assert traffic.canary((TrafficTarget("r2", 100, "latest", True),)) is None  # rolled out: no split
+    assert traffic.canary(()) is None

@@ -36,18 +36,19 @@ def test_zero_percent_revision_gets_nothing_and_no_traffic_is_not_ready() -> Non
         ComponentRoute(()).pick(random.Random(1))
 
 
-def test_tag_routing_only_when_the_annotation_is_on() -> None:
-    """KServe: serving.kserve.io/enable-tag-routing exposes latest-/prev- hosts; otherwise they do not exist."""
-    components = {
-        "transformer": ComponentRoute((TrafficTarget("t1", 100, None),)),
-        "predictor": ComponentRoute((TrafficTarget("p2", 10, "latest"), TrafficTarget("p1", 90, "prev"))),
-    }
-    on = RouteTable("transformer", components, tag_routing=True)
+def test_prev_is_always_routable_latest_only_with_the_annotation() -> None:
+    """KServe (ksvc_reconciler.go): a canary's rolled-out target is always tagged ``prev``; the latest is
+    tagged ``latest`` only with serving.kserve.io/enable-tag-routing, so ``latest-`` hosts exist only then."""
+    transformer = ComponentRoute((TrafficTarget("t1", 100, None),))
+    tagged = ComponentRoute((TrafficTarget("p2", 10, "latest", True), TrafficTarget("p1", 90, "prev")))
+    on = RouteTable("transformer", {"transformer": transformer, "predictor": tagged}, tag_routing=True)
     assert on.choose(random.Random(0), "latest") == {"transformer": "t1", "predictor": "p2"}
     assert on.choose(random.Random(0), "prev")["predictor"] == "p1"
     with pytest.raises(NotFoundError, match="no revision is tagged 'canary'"):
         on.choose(random.Random(0), "canary")
-    off = RouteTable("transformer", components, tag_routing=False)
+    untagged = ComponentRoute((TrafficTarget("p2", 10, None, True), TrafficTarget("p1", 90, "prev")))
+    off = RouteTable("transformer", {"transformer": transformer, "predictor": untagged}, tag_routing=False)
+    assert off.choose(random.Random(0), "prev") == {"transformer": "t1", "predictor": "p1"}
     with pytest.raises(NotFoundError, match="enable-tag-routing"):
         off.choose(random.Random(0), "latest")
 

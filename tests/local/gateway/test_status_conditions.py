@@ -115,8 +115,10 @@ def test_a_failed_canary_is_not_ready_with_its_revisions_reason_and_message(
         "reason": "PredictorConfigurationReady not ready",
     }
     predictor = status["components"]["predictor"]
+    # As Knative shows it: the latest target resolves to the latest *ready* revision, the rolled-out one.
     assert predictor["traffic"] == [
-        {"revisionName": "iris-predictor-00001", "percent": 100, "latestRevision": False, "tag": "prev"}
+        {"revisionName": "iris-predictor-00001", "percent": 20, "latestRevision": True},
+        {"revisionName": "iris-predictor-00001", "percent": 80, "latestRevision": False, "tag": "prev"},
     ]
     assert status["modelStatus"]["transitionStatus"] == "BlockedByFailedLoad"
 
