@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,8 +41,11 @@ from local.traffic import TrafficTarget
 LOCAL_MAX_REPLICAS = 4
 # containerConcurrency 0 means "unlimited" to Knative; Ray Serve needs a bound per replica.
 LOCAL_MAX_ONGOING_REQUESTS = 256
-# Knative defaults: target 100 concurrent requests per pod, 60 s stable window, 30 s grace to zero.
+# Knative defaults (config-autoscaler): 100 concurrent requests per pod aimed at 70% of
+# (container-concurrency-target-default, -percentage), 60 s stable window, 30 s grace to zero.
 KNATIVE_DEFAULT_TARGET = 100.0
+KNATIVE_TARGET_UTILIZATION = 0.7
+KNATIVE_TARGET_MIN = 0.01  # autoscaling.TargetMin
 KNATIVE_STABLE_WINDOW_S = 60.0
 KNATIVE_SCALE_TO_ZERO_GRACE_S = 30.0
 ANNOTATION_PREFIX = "autoscaling.knative.dev/"
@@ -169,6 +173,44 @@ def parse_duration_s(value: str, where: str) -> float:
     return sum(float(number) * units[unit] for number, unit in parts)
 
 
+def _positive(value: str, where: str, upper: float | None = None) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number > 0 or (upper is not None and number > upper):
+        bound = f" and at most {upper:g}" if upper is not None else ""
+        raise SpecError(f"{where}: {value!r} must be a number above 0{bound}")
+    return number
+
+
+def concurrency_target(component: ComponentSpec, annotation: Callable[[str], str | None], where: str) -> float:
+    """Requests in flight per replica to aim for: Knative's ``ResolveMetricTarget``
+    (``pkg/reconciler/autoscaling/resources/target.go``) for the concurrency metric.
+
+    The total is ``containerConcurrency`` (0: the default 100); a target (KServe writes ``scaleTarget`` into
+    ``autoscaling.knative.dev/target``, ``SetAutoScalingAnnotations``; else the annotation itself) replaces
+    it, capped at ``containerConcurrency``; the aim is total x the target utilisation (annotation
+    ``target-utilization-percentage``, default 70%), at least 0.01. A ``scaleTarget`` of another metric
+    (rps, cpu, memory: not Ray's) is left aside and reported (``local.unhonoured``).
+    """
+    cc = component.containerConcurrency
+    total = float(cc) if cc else KNATIVE_DEFAULT_TARGET
+    asked: float | None = None
+    if component.scaleMetric in (None, "concurrency"):
+        if component.scaleTarget is not None:
+            asked = float(component.scaleTarget)
+        elif (value := annotation("target")) is not None:
+            asked = _positive(value, f"{where}.annotations.{ANNOTATION_PREFIX}target")
+    if asked is not None:
+        total = min(asked, float(cc)) if cc else asked
+    utilization = KNATIVE_TARGET_UTILIZATION
+    if (percent := annotation("target-utilization-percentage")) is not None:
+        key = f"{where}.annotations.{ANNOTATION_PREFIX}target-utilization-percentage"
+        utilization = _positive(percent, key, upper=100) / 100
+    return max(KNATIVE_TARGET_MIN, total * utilization)
+
+
 def autoscaling_for(component: ComponentSpec, annotations: dict[str, str], where: str) -> AutoscalingPlan:
     """Map KServe/Knative autoscaling fields onto Ray Serve's autoscaling options."""
     merged = {**annotations, **component.annotations}
@@ -180,12 +222,7 @@ def autoscaling_for(component: ComponentSpec, annotations: dict[str, str], where
     if component.maxReplicas and component.maxReplicas < component.minReplicas:
         raise SpecError(f"{where}.maxReplicas: {component.maxReplicas} is below minReplicas {component.minReplicas}")
     max_replicas = max(max_replicas, component.minReplicas, 1)
-    if component.scaleTarget and component.scaleMetric in (None, "concurrency"):
-        target = float(component.scaleTarget)
-    elif component.containerConcurrency:
-        target = component.containerConcurrency * 0.7  # Knative's default target utilisation
-    else:
-        target = KNATIVE_DEFAULT_TARGET
+    target = concurrency_target(component, annotation, where)
     retention = annotation("scale-to-zero-pod-retention-period")
     window = annotation("window")
     scale_down_delay = annotation("scale-down-delay")

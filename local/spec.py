@@ -53,8 +53,10 @@ class Container(_Lenient):
 
 
 class BatcherSpec(_Lenient):
+    """KServe's ``batcher``; defaults as its agent's (``pkg/batcher/handler.go``: MaxBatchSize 32, MaxLatency 5000)."""
+
     maxBatchSize: int = Field(default=32, ge=1)
-    maxLatency: int = Field(default=500, ge=1, description="milliseconds")
+    maxLatency: int = Field(default=5000, ge=1, description="milliseconds")
 
 
 class ComponentSpec(_Lenient):

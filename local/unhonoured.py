@@ -33,7 +33,14 @@ KNATIVE_AUTOSCALING = "autoscaling.knative.dev/"
 # The Knative autoscaling annotations the planner maps (local.plan.autoscaling_for).
 KNATIVE_HONOURED = frozenset(
     KNATIVE_AUTOSCALING + key
-    for key in ("scale-to-zero-pod-retention-period", "window", "scale-down-delay", "initial-scale")
+    for key in (
+        "scale-to-zero-pod-retention-period",
+        "window",
+        "scale-down-delay",
+        "initial-scale",
+        "target",
+        "target-utilization-percentage",
+    )
 )
 AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
 POD_ONLY_CONTAINER_FIELDS = ("env", "image", "ports", "resources", "securityContext")

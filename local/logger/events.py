@@ -52,20 +52,24 @@ class LoggerSpecError(ValueError):
 class LoggerSpec(BaseModel):
     """``spec.<component>.logger`` of an InferenceService.
 
-    A missing ``mode`` defaults to ``all`` (the CRD default); an empty or unknown one is an error.
-    A missing ``url`` means :data:`DEFAULT_SINK_URL` locally (KServe would use the namespace broker).
+    ``mode`` is required: the CRD gives it no default and KServe's validating webhook rejects a logger
+    whose mode is not all, request or response, a missing one included (``validateLogger``,
+    ``pkg/apis/serving/v1beta1/component.go``: "invalid logger type"). A missing ``url`` means
+    :data:`DEFAULT_SINK_URL` locally (KServe would use the namespace broker).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    mode: LoggerMode = LoggerMode.ALL
+    mode: LoggerMode = Field(default=None, validate_default=True)  # required: None fails the validator
     url: str | None = None
     metadataHeaders: list[str] = Field(default_factory=list)
 
     @field_validator("mode", mode="before")
     @classmethod
     def _mode_known(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and value.strip() == ""):
+        if value is None:
+            raise ValueError("required: one of all, request, response (KServe rejects a logger without one)")
+        if isinstance(value, str) and value.strip() == "":
             raise ValueError("must be one of all, request, response (it is empty)")
         if isinstance(value, str) and value not in {m.value for m in LoggerMode}:
             raise ValueError(f"must be one of all, request, response (got {value!r})")

@@ -115,13 +115,13 @@ def test_parse_duration_accepts_fractional_go_durations() -> None:
 
 
 def test_knative_defaults_without_any_autoscaling_field() -> None:
-    """KServe defaults (minReplicas 1, maxReplicas 0) with Knative's target 100, 60 s window, 30 s grace."""
+    """KServe defaults (minReplicas 1, maxReplicas 0) with Knative's target 100 at 70%, 60 s window, 30 s grace."""
     plan = scaling()
     assert plan == AutoscalingPlan(
         min_replicas=1,
         max_replicas=LOCAL_MAX_REPLICAS,
         initial_replicas=1,
-        target_ongoing_requests=KNATIVE_DEFAULT_TARGET,
+        target_ongoing_requests=pytest.approx(70.0),  # type: ignore[arg-type]
         downscale_delay_s=KNATIVE_STABLE_WINDOW_S,
         downscale_to_zero_delay_s=KNATIVE_SCALE_TO_ZERO_GRACE_S,
         upscale_delay_s=0.0,
@@ -158,13 +158,15 @@ def test_max_replicas_below_min_replicas_is_an_error_naming_the_field() -> None:
 
 
 @pytest.mark.parametrize("metric", ["concurrency", None])
-def test_scale_target_with_concurrency_metric_is_the_target_ongoing_requests(metric: str | None) -> None:
-    """KServe: scaleTarget with scaleMetric concurrency (Knative's default metric) is the per-pod target."""
-    assert scaling(scaleMetric=metric, scaleTarget=8).target_ongoing_requests == 8.0
+def test_scale_target_with_concurrency_metric_is_aimed_at_70_percent(metric: str | None) -> None:
+    """KServe writes scaleTarget into autoscaling.knative.dev/target; Knative aims at it x 70%
+    (ResolveMetricTarget, pkg/reconciler/autoscaling/resources/target.go)."""
+    assert scaling(scaleMetric=metric, scaleTarget=8).target_ongoing_requests == pytest.approx(5.6)
 
 
-def test_scale_target_wins_over_container_concurrency() -> None:
-    assert scaling(scaleMetric="concurrency", scaleTarget=8, containerConcurrency=32).target_ongoing_requests == 8.0
+def test_scale_target_is_capped_at_container_concurrency() -> None:
+    assert scaling(scaleTarget=8, containerConcurrency=32).target_ongoing_requests == pytest.approx(5.6)
+    assert scaling(scaleTarget=50, containerConcurrency=10).target_ongoing_requests == pytest.approx(7.0)
 
 
 def test_container_concurrency_gives_knative_70_percent_target_utilisation() -> None:
@@ -172,9 +174,32 @@ def test_container_concurrency_gives_knative_70_percent_target_utilisation() -> 
     assert scaling(containerConcurrency=10).target_ongoing_requests == pytest.approx(7.0)
 
 
-@pytest.mark.parametrize("metric", ["cpu", "memory"])
-def test_resource_metric_scale_target_falls_back_to_knative_default(metric: str) -> None:
-    assert scaling(scaleMetric=metric, scaleTarget=70).target_ongoing_requests == KNATIVE_DEFAULT_TARGET
+def test_the_target_annotations_are_read_and_scale_target_wins_over_the_annotation() -> None:
+    target = {"autoscaling.knative.dev/target": "20"}
+    assert scaling(target).target_ongoing_requests == pytest.approx(14.0)
+    assert scaling(target, scaleTarget=10).target_ongoing_requests == pytest.approx(7.0)  # KServe overwrites it
+    full = {**target, "autoscaling.knative.dev/target-utilization-percentage": "100"}
+    assert scaling(full).target_ongoing_requests == pytest.approx(20.0)
+    assert scaling({"autoscaling.knative.dev/target": "0.001"}).target_ongoing_requests == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("target", "many"),
+        ("target", "-1"),
+        ("target-utilization-percentage", "0"),
+        ("target-utilization-percentage", "150"),
+    ],
+)
+def test_a_bad_target_annotation_is_an_error_naming_it(key: str, value: str) -> None:
+    with pytest.raises(SpecError, match=rf"spec\.predictor\.annotations\.autoscaling\.knative\.dev/{key}: '{value}'"):
+        scaling({f"autoscaling.knative.dev/{key}": value})
+
+
+@pytest.mark.parametrize("metric", ["cpu", "memory", "rps"])
+def test_another_metric_scale_target_falls_back_to_knative_default(metric: str) -> None:
+    assert scaling(scaleMetric=metric, scaleTarget=70).target_ongoing_requests == pytest.approx(70.0)
 
 
 def test_scale_to_zero_retention_period_annotation_is_downscale_to_zero_delay() -> None:
@@ -275,7 +300,7 @@ def test_iris_manifest_autoscaling() -> None:
         min_replicas=0,
         max_replicas=2,
         initial_replicas=1,
-        target_ongoing_requests=8.0,
+        target_ongoing_requests=pytest.approx(5.6),  # type: ignore[arg-type]
         downscale_delay_s=60.0,
         downscale_to_zero_delay_s=30.0,
     )

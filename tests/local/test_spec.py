@@ -202,8 +202,8 @@ def test_invalid_component_field_is_named_with_file_and_full_path(document: dict
     assert spec_error(document).startswith(expected)
 
 
-def test_empty_logger_mode_is_an_error_not_the_default() -> None:
-    """KServe pitfall: an empty ``logger.mode`` (the CRD only defaults a *missing* one to ``all``)."""
+def test_empty_logger_mode_is_an_error() -> None:
+    """KServe's webhook rejects a logger whose mode is not all, request or response (``validateLogger``)."""
     document = minimal(transformer=copy.deepcopy(minimal()["spec"]["predictor"]))
     document["spec"]["transformer"]["logger"] = {"mode": ""}
     message = spec_error(document)
@@ -211,11 +211,12 @@ def test_empty_logger_mode_is_an_error_not_the_default() -> None:
     assert "empty" in message
 
 
-def test_missing_logger_mode_defaults_to_all() -> None:
-    """KServe CRD default: ``logger.mode: all``."""
-    service = parse_inference_service(with_predictor(logger={"url": "http://sink"}))
-    assert service.spec.predictor.logger is not None
-    assert service.spec.predictor.logger.mode == LoggerMode.ALL
+def test_missing_logger_mode_is_an_error_as_kserve_rejects_it() -> None:
+    """The CRD gives ``mode`` no default and KServe's webhook answers "invalid logger type" without one."""
+    message = spec_error(with_predictor(logger={"url": "http://sink"}))
+    assert "spec.predictor.logger.mode: required: one of all, request, response" in message
+    service = parse_inference_service(with_predictor(logger={"mode": "all", "url": "http://sink"}))
+    assert service.spec.predictor.logger is not None and service.spec.predictor.logger.mode == LoggerMode.ALL
 
 
 def test_unknown_logger_field_is_an_error() -> None:
@@ -314,10 +315,10 @@ def test_api_version_and_kind_default_when_parsed_directly() -> None:
 
 
 def test_batcher_defaults_are_kserve_defaults() -> None:
-    """KServe batcher defaults: maxBatchSize 32, maxLatency 500 ms."""
+    """KServe batcher defaults (pkg/batcher/handler.go): maxBatchSize 32, maxLatency 5000 ms."""
     service = parse_inference_service(with_predictor(batcher={}))
     assert service.spec.predictor.batcher is not None
-    assert (service.spec.predictor.batcher.maxBatchSize, service.spec.predictor.batcher.maxLatency) == (32, 500)
+    assert (service.spec.predictor.batcher.maxBatchSize, service.spec.predictor.batcher.maxLatency) == (32, 5000)
 
 
 def test_container_name_defaults_to_kserve_container() -> None:

@@ -116,14 +116,16 @@ def test_logger_spec_parses_kserve_yaml_fields() -> None:
     spec = LoggerSpec.parse({"mode": "request", "url": "http://sink.default/", "metadataHeaders": ["X-User"]})
     assert spec.mode is LoggerMode.REQUEST and spec.metadataHeaders == ["X-User"]
     assert spec.target_url == "http://sink.default/"
-    assert LoggerSpec.parse({}).mode is LoggerMode.ALL  # the CRD default when mode is absent
+    with pytest.raises(LoggerSpecError, match="logger.mode: required"):  # KServe's webhook rejects no mode
+        LoggerSpec.parse({})
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         ({"mode": ""}, "logger.mode: must be one of all, request, response (it is empty)"),
-        ({"mode": None}, "logger.mode: must be one of all, request, response (it is empty)"),
+        ({"mode": None}, "logger.mode: required: one of all, request, response"),
+        ({"url": "http://sink/"}, "logger.mode: required: one of all, request, response"),
         ({"mode": "everything"}, "logger.mode: must be one of all, request, response (got 'everything')"),
         ({"url": "ftp://x/"}, "logger.url: must be an http(s) URL with a host"),
         ({"metadataHeaders": "X-User"}, "logger.metadataHeaders: Input should be a valid list"),
