@@ -55,7 +55,9 @@ def render_status(entry: ServiceRecord, base_url: str, live: dict[str, int]) -> 
     conditions = service_conditions(entry.service.name, entry.plans, entry.ready_revisions, standard)
     return {
         "url": base_url,
-        "address": {"url": f"{base_url}/v2/models/{entry.model.name}/infer"},
+        # KServe's ingress reconciler: url and an http address of scheme and host only (in a cluster
+        # ``http://{name}.{namespace}.svc.cluster.local``; locally the gateway, which serves every namespace).
+        "address": {"url": base_url},
         "components": components,
         "conditions": [condition.as_dict() for condition in conditions],
         "deploymentMode": STANDARD if standard else KNATIVE,

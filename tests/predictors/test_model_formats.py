@@ -122,6 +122,21 @@ def test_xgboost_booster_v1_v2_metadata() -> None:
         _booster_checks(client, "xgboost-iris", "FP32")
 
 
+@needs("xgboost")
+@pytest.mark.filterwarnings("ignore:.*Saving model in the UBJSON format as default")  # .bst: xgboost's default
+@pytest.mark.parametrize("extension", [".bst", ".ubj"])
+def test_xgboost_reads_each_booster_file_kserve_does(extension: str, tmp_path: Path) -> None:
+    """KServe's xgbserver loads ``model.bst``, ``model.json`` or ``model.ubj`` (the committed one is JSON)."""
+    import xgboost
+
+    from predictors.xgb import XGBoostModel
+
+    booster = xgboost.Booster(model_file=str(XGBOOST_V1 / "model.json"))
+    booster.save_model(str(tmp_path / f"model{extension}"))
+    with client_for(XGBoostModel("xgboost-iris", str(tmp_path))) as client:
+        _booster_checks(client, "xgboost-iris", "FP32")
+
+
 @needs("lightgbm")
 def test_lightgbm_booster_v1_v2_metadata() -> None:
     from predictors.lgb import LightGBMModel

@@ -260,3 +260,15 @@ def test_isvc_apply_exits_1_with_the_message_when_not_ready_and_0_after_a_good_o
     assert "  warning: spec.predictor.containers[0].image: not acted on by the local runtime" in out
     assert apply(iris("models/iris/v2", canary=20)) == 0
     assert "(Ready=True)" in capsys.readouterr().out
+
+
+def test_url_and_address_are_scheme_and_host_as_kserve_writes_them(controller: Controller) -> None:
+    """KServe's ingress reconciler (reconcilers/ingress/ingress_reconciler.go) sets ``status.url`` and
+    ``status.address.url`` (http, host only); each component has its ``url``."""
+    status = controller.apply(iris("models/iris/v1"))
+    assert status["url"] == "http://127.0.0.1:8080"
+    assert status["address"] == {"url": "http://127.0.0.1:8080"}
+    assert {name: component["url"] for name, component in status["components"].items()} == {
+        "transformer": "http://127.0.0.1:8080/v2/models/iris",
+        "predictor": "http://127.0.0.1:8080/v2/models/iris",
+    }
