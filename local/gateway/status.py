@@ -20,14 +20,22 @@ if TYPE_CHECKING:
 
 
 def _model_status(entry: ServiceRecord) -> dict[str, Any]:
-    """``modelStatus`` (``UpdateModelRevisionStates``): the served model, and the one being rolled out."""
+    """``modelStatus`` (``UpdateModelRevisionStates``, ``pkg/apis/serving/v1beta1/inference_service_status.go``):
+    the served model, the one being rolled out, and why it failed (``lastFailureInfo``)."""
     predictor = entry.plans["predictor"]
     latest = predictor.state.latest
     failed = latest is not None and latest.name in predictor.state.failed
     active = "Loaded" if predictor.traffic else "FailedToLoad" if failed else "Pending"
     target = "FailedToLoad" if failed else "Loaded" if latest and latest.name in entry.ready_revisions else "Pending"
     transition = "BlockedByFailedLoad" if failed else "UpToDate" if target == "Loaded" else "InProgress"
-    return {"transitionStatus": transition, "states": {"activeModelState": active, "targetModelState": target}}
+    status: dict[str, Any] = {
+        "transitionStatus": transition,
+        "states": {"activeModelState": active, "targetModelState": target},
+    }
+    if failed and latest is not None:  # KServe's FailureInfo of a model that failed to load (ModelLoadFailed)
+        message = predictor.state.failed[latest.name]
+        status["lastFailureInfo"] = {"reason": "ModelLoadFailed", "message": message, "modelRevisionName": latest.name}
+    return status
 
 
 def render_status(entry: ServiceRecord, base_url: str, live: dict[str, int]) -> dict[str, Any]:

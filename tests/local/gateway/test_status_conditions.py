@@ -121,6 +121,11 @@ def test_a_failed_canary_is_not_ready_with_its_revisions_reason_and_message(
         {"revisionName": "iris-predictor-00001", "percent": 80, "latestRevision": False, "tag": "prev"},
     ]
     assert status["modelStatus"]["transitionStatus"] == "BlockedByFailedLoad"
+    # The rolled-out model still serves; the target failed, with KServe's FailureInfo.
+    assert status["modelStatus"]["states"] == {"activeModelState": "Loaded", "targetModelState": "FailedToLoad"}
+    failure = status["modelStatus"]["lastFailureInfo"]
+    assert (failure["reason"], failure["modelRevisionName"]) == ("ModelLoadFailed", "iris-predictor-00002")
+    assert failure["message"].startswith("iris-predictor-00002: FileNotFoundError")
 
 
 def test_the_failure_clears_when_a_later_revision_is_ready_and_stays_with_its_revision(
@@ -271,4 +276,12 @@ def test_url_and_address_are_scheme_and_host_as_kserve_writes_them(controller: C
     assert {name: component["url"] for name, component in status["components"].items()} == {
         "transformer": "http://127.0.0.1:8080/v2/models/iris",
         "predictor": "http://127.0.0.1:8080/v2/models/iris",
+    }
+
+
+def test_a_served_model_is_up_to_date_and_loaded(controller: Controller) -> None:
+    model_status = controller.apply(iris("models/iris/v1"))["modelStatus"]
+    assert model_status == {
+        "transitionStatus": "UpToDate",
+        "states": {"activeModelState": "Loaded", "targetModelState": "Loaded"},
     }

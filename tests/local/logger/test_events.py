@@ -116,7 +116,7 @@ def test_logger_spec_parses_kserve_yaml_fields() -> None:
     spec = LoggerSpec.parse({"mode": "request", "url": "http://sink.default/", "metadataHeaders": ["X-User"]})
     assert spec.mode is LoggerMode.REQUEST and spec.metadataHeaders == ["X-User"]
     assert spec.target_url == "http://sink.default/"
-    with pytest.raises(LoggerSpecError, match="logger.mode: required"):  # KServe's webhook rejects no mode
+    with pytest.raises(LoggerSpecError, match=r"logger\.mode: required"):  # KServe's webhook rejects no mode
         LoggerSpec.parse({})
 
 
