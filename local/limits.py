@@ -13,8 +13,11 @@ how long a request may take (``ComponentExtensionSpec.TimeoutSeconds``, ``json:"
 * **the activator**, in the path while a revision is at zero or short of burst capacity: a breaker per
   revision with a queue of 10,000 (``pkg/activator/net/throttler.go: breakerQueueDepth``), same 503.
 * **the revision timeout**: queue-proxy and the activator both wrap the request in a timeout handler
-  that answers 504 ``request timeout`` once ``timeoutSeconds`` have passed, waiting in the queue
-  included (``pkg/http/handler/timeout.go``; ``pkg/queue/sharedmain/handlers.go``). Default 300 s, at
+  (``pkg/http/handler/timeout.go``: ``NewTimeoutHandler``) that answers 504 once ``timeoutSeconds`` have
+  passed, waiting in the queue included. The body is each one's own text: queue-proxy's ``request
+  timeout`` (``pkg/queue/sharedmain/handlers.go``), the activator's ``activator request timeout``
+  (``cmd/activator/main.go``). The kit answers as queue-proxy does (``local.errors.RevisionTimeoutError``,
+  "request timeout: ..."), whether or not the revision was at zero. Default 300 s, at
   most 600 s unless the cluster raises ``max-revision-timeout-seconds`` (``pkg/apis/config/defaults.go``,
   ``pkg/apis/serving/v1/revision_validation.go: validateTimeoutSeconds``).
 

@@ -3,19 +3,25 @@
 Which mode, as KServe decides it (``pkg/controller/v1beta1/inferenceservice/utils/utils.go``:
 ``GetDeploymentMode``): the mode already recorded in ``status.deploymentMode``, else the annotation
 ``serving.kserve.io/deploymentMode`` (``Standard`` or ``Knative``; the legacy names ``RawDeployment`` and
-``Serverless`` are normalised to them, ``pkg/constants/constants.go``: ``ParseDeploymentMode``), else the
-``inferenceservice-config`` ConfigMap's ``deploy.defaultDeploymentMode``. The release ships that value as
+``Serverless`` are normalised to them inline in ``GetDeploymentMode`` itself), else the
+``inferenceservice-config`` ConfigMap's ``deploy.defaultDeploymentMode`` (its legacy names normalised when
+the ConfigMap is read, ``pkg/apis/serving/v1beta1/configmap.go``: ``NewDeployConfig``). Only the recorded
+``status.deploymentMode`` goes through ``pkg/constants/constants.go``: ``ParseDeploymentMode``, which
+normalises the legacy names there too. The release ships the ConfigMap value as
 ``"Serverless"`` (``config/configmap/inferenceservice.yaml``; the Helm chart's
 ``kserve.controller.deploymentMode: Knative``), so a service without the annotation runs in **Knative**
 mode on a default install. ``constants.DefaultDeployment = Standard`` is only what ``ParseDeploymentMode``
-answers for an empty string; it is not the install's default. (Read at kserve/kserve ``v0.20.0`` and at
-the later master ``aaac4e2``, the same on every point here; the pinned Python package is 0.21.)
+answers for an empty string (which ``GetDeploymentMode`` never passes it); it is not the install's
+default. (Read at kserve/kserve ``v0.20.0`` and at the later master ``aaac4e2``, the same on every point
+here; the pinned Python package is 0.21.)
 
 Standard mode is a Kubernetes Deployment with an HPA (``reconcilers/hpa/hpa_reconciler.go``:
 ``createHPA``, ``getHPAMetrics``), and locally:
 
 * no revisions and no canary: a spec change is a rolling update of the one Deployment, so
-  ``canaryTrafficPercent`` is ignored (KServe's own lint, and ours, warn about it);
+  ``canaryTrafficPercent`` is ignored. KServe says nothing about it: neither its webhook nor its
+  controller warns, the field is read only by the Knative-mode ``reconcilers/knative/ksvc_reconciler.go``,
+  so a Standard-mode service silently drops it; the kit warns (``local.unhonoured``);
 * ``minReplicas`` below 1 becomes 1 (``constants.DefaultMinReplicas``: an HPA cannot scale to zero), and
   ``maxReplicas`` below ``minReplicas`` (0 included, the default) becomes ``minReplicas``: no scaling;
 * the metric is CPU utilisation, target ``scaleTarget`` % (default 80, ``constants.DefaultCPUUtilization``),

@@ -8,8 +8,9 @@ container would, with three local rules on top:
 
 * local paths and ``file://`` are used in place (``Storage.download`` with no ``out_dir`` returns the path,
   so it is not even imported: a pod's image needs ``kserve-storage`` only for remote URIs);
-* ``pvc://NAME/path`` is ``<pvc root>/NAME/path`` (KServe mounts the claim at ``/mnt/pvc``; the local
-  root is ``$ISVC_PVC_DIR``, default ``.isvc/pvc``);
+* ``pvc://NAME/path`` is ``<pvc root>/NAME/path`` (KServe's pod webhook downloads nothing: it mounts claim
+  ``NAME`` at ``/mnt/models`` with ``subPath: path``, ``storage_initializer_injector.go`` in
+  ``pkg/webhook/admission/pod``; the local root is ``$ISVC_PVC_DIR``, default ``.isvc/pvc``);
 * everything else (``http(s)://``, ``gs://``, ``s3://``, ``hf://``, Azure, ...) is downloaded once by
   ``Storage.download(uri, out_dir)`` into ``$ISVC_STORAGE_CACHE_DIR`` (default ``.isvc/storage``), one
   directory per URI (named by its sha256), moved into place atomically: every later revision and replica

@@ -21,11 +21,39 @@ Per component (``pkg/apis/serving/v1beta1/inference_service_status.go``):
   ready at all, ``MinimumReplicasUnavailable`` (Kubernetes' own reasons and messages; locally the
   revision's failure is appended, since the local runtime knows it).
 
-``IngressReady`` is False (``Predictor ingress not created`` / ``Transformer ingress not created``) until
-each component has a route (``reconcilers/ingress``: ``createIngress`` needs the component Ready first).
-``Ready`` is KServe's living condition set over ``PredictorReady`` and ``IngressReady``; locally
-``TransformerReady`` counts too, so a failed transformer revision is never reported Ready. Its reason and
-message are those of the first of them that is not True. Conditions are sorted by type, as Knative keeps them.
+``IngressReady``, as KServe sets it, depends on the ingress path
+(``pkg/controller/v1beta1/inferenceservice/reconcilers/ingress``):
+
+* Knative mode with Istio (``ingress_reconciler.go``: ``reconcileVirtualService`` calls ``createIngress``):
+  while ``PredictorReady`` (then ``TransformerReady``) is not True, ``IngressReady`` takes its status (False,
+  or Unknown while it is Unknown), reason ``Predictor ingress not created`` / ``Transformer ingress not
+  created``. ``Reconcile`` then sets it True in the same pass once the component has a URL, which
+  ``PropagateStatus`` gives it the first time its Knative Service is Ready and never takes away: from the
+  first ready revision on it is True, a failed canary included.
+* Knative mode without Istio's VirtualService CRD (Kourier): ``createIngress`` is never called, so the
+  condition stays Unknown with no reason (``InitializeConditions``) until the component has a URL, then True.
+* Standard mode with a Kubernetes Ingress (``kube_ingress_reconciler.go``: ``createRawIngress``): False,
+  ``Predictor ingress not created``, in every pass in which ``PredictorReady`` is not True, a failed update
+  whose old replicas still serve included; True at once for a cluster-local service or with ingress creation
+  disabled.
+
+``Ready`` is KServe's living condition set over ``PredictorReady`` and ``IngressReady``
+(``inference_service_status.go``: ``conditionSet``). knative.dev/pkg's ``MarkFalse`` (``apis/condition_set.go``;
+``MarkUnknown`` too while no dependent is False) gives Ready the reason and message of the dependent it
+marks, so within a reconcile the dependent marked *last* wins; ``IngressReady`` is set after
+``PredictorReady``, so where KServe sets it not True (Istio before the first URL, Standard mode whenever the
+predictor is not ready) Ready says ``Predictor ingress not created``, with no message. ``MarkTrue`` (Istio,
+once there is a URL) recomputes Ready from the False dependent that changed most recently: the predictor's
+own reason again.
+
+Locally, where the gateway is the one ingress and routes a component as soon as it has traffic, one rule
+serves both modes: ``IngressReady`` is False, ``<C> ingress not created``, until each component has traffic,
+then True, as on the Istio path once a URL exists. It differs from KServe in that it is never Unknown (Istio
+before a ready revision, Kourier), and that a Standard-mode update that failed while the old replicas serve
+keeps it True. ``Ready`` takes the reason and message of the first of ``PredictorReady``, ``TransformerReady``
+and ``IngressReady`` that is not True, so it always names the component's failure (what ``isvc apply``
+prints) rather than ``... ingress not created``; ``TransformerReady`` counts (KServe's set leaves it out), so
+a failed transformer revision is never reported Ready. Conditions are sorted by type, as Knative keeps them.
 """
 
 from __future__ import annotations

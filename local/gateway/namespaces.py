@@ -2,7 +2,8 @@
 
 KServe's V2 paths carry the model name only (``/v2/models/{name}/infer``); on a cluster the Host picks
 the namespace, since Knative's domain template is ``{{.Name}}.{{.Namespace}}.{{.Domain}}``
-(``knative.dev/serving``: ``config-network``'s ``domain-template``) and KServe's ingress routes the
+(``config-network``'s ``domain-template``, defined by ``knative.dev/networking``: ``pkg/config/config.go``,
+``DefaultDomainTemplate``, which knative.dev/serving vendors and reads) and KServe's ingress routes the
 InferenceService's host ``{name}.{namespace}.{domain}`` (``kserve/pkg/controller/v1beta1/
 inferenceservice/reconcilers/ingress``). The gateway does the same: a request whose ``Host`` is
 ``{name}.{namespace}`` or ``{name}.{namespace}.<anything>`` (``{name}`` may carry a component or tag,

@@ -6,8 +6,18 @@
 * ``application/json-patch+json`` (RFC 6902, ``json_patch``): a list of ``add``, ``remove``,
   ``replace``, ``move``, ``copy`` and ``test`` operations on JSON Pointers (RFC 6901), applied in order
   to a copy; a failed operation leaves the document untouched. ``kubectl patch --type json``.
-* Strategic merge patch is refused with 415, as the API server refuses it for custom resources
-  (``k8s.io/apiextensions-apiserver``: "strategic merge patch is not supported for custom resources").
+* Strategic merge patch is refused with 415, as the API server refuses it for custom resources. Its
+  custom-resource handler lets a PATCH through only as JSON patch, merge patch or apply patch
+  (``k8s.io/apiextensions-apiserver`` ``pkg/apiserver/customresource_handler.go``: ``supportedTypes``, plus
+  CBOR apply behind the ``CBORServingAndStorage`` gate; read at v0.32.1, the version knative-v1.18.0 pins);
+  any other ``Content-Type`` gets 415 ``UnsupportedMediaType``, "the body of the request was in an unknown
+  format - accepted media types include: application/json-patch+json, application/merge-patch+json,
+  application/apply-patch+yaml" (``k8s.io/apiserver`` ``pkg/endpoints/handlers/patch.go``, ``PatchResource``;
+  ``negotiation/errors.go``: ``NewUnsupportedMediaTypeError``). The kit's 415 messages are its own ("strategic
+  merge patch is not supported for custom resources: use --type merge", "unsupported patch type ..."): the
+  first echoes a note in the Kubernetes documentation ("Update API Objects in Place Using kubectl patch"),
+  not the server's text. Server-side apply (``application/apply-patch+yaml``), which the API server accepts,
+  is refused here too (415).
 
 Pure functions over JSON values; errors are ``local.errors.SpecError`` (400) naming the operation.
 """

@@ -26,7 +26,14 @@ CTX = EventContext(
 WHEN = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
 
-def test_request_event_has_exactly_kserves_binary_headers() -> None:
+def test_request_event_headers_are_kserves_attributes_without_recordedtime() -> None:
+    """The binary-mode headers, exactly: the attributes KServe's agent sets on a request event
+    (``ce-specversion``, ``ce-id`` from the request, ``ce-source``, ``ce-type``, ``ce-time``, the
+    ``ce-inferenceservicename``/``namespace``/``component``/``endpoint`` extensions, ``ce-metadata`` with the
+    allowed headers; ``pkg/logger/worker.go``), with the request's content type. Not ``ce-recordedtime``,
+    which the agent adds as its send time (``RecordedTimeAttr``) and the kit does not send, nor
+    ``ce-annotations``, which the agent adds only for the logger's ``metadataAnnotations`` (a field the
+    kit's ``LoggerSpec`` does not accept)."""
     record = InferenceRecord.from_request(
         CTX, {"content-type": "application/json", "ce-id": "abc-1", "x-user": "ada"}, new_id=lambda: "unused"
     )
