@@ -70,8 +70,9 @@ class QueueFullError(IsvcError):
 
 
 class RevisionTimeoutError(IsvcError):
-    """A request outlived its revision's ``timeout``: Knative's timeout handler answers 504
-    ``request timeout`` (``pkg/http/handler/timeout.go``, as queue-proxy and the activator wire it)."""
+    """A request outlived its revision's ``timeout``: Knative's timeout handler answers 504 (``pkg/http/handler/
+    timeout.go``) with queue-proxy's text ``request timeout`` (``pkg/queue/sharedmain/handlers.go``; the
+    activator's would be ``activator request timeout``)."""
 
     status_code = 504
 

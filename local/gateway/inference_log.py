@@ -99,14 +99,27 @@ class InferenceLogMiddleware:
 
 
 def replica_logger_config(
-    spec: Any, service: str, namespace: str, component: str, revision: str, local_sink_url: str
+    spec: Any,
+    service: str,
+    namespace: str,
+    component: str,
+    revision: str,
+    local_sink_url: str,
+    annotations: tuple[tuple[str, str], ...] = (),
 ) -> dict[str, Any] | None:
     """What a downstream replica needs to build its own InferenceLogger (plain data, picklable)."""
     if spec is None:
         return None
     document = spec.model_dump(mode="json", exclude_none=True)
     document["url"] = local_logger_url(spec.url, local_sink_url)
-    return {"spec": document, "service": service, "namespace": namespace, "component": component, "source": revision}
+    return {
+        "spec": document,
+        "service": service,
+        "namespace": namespace,
+        "component": component,
+        "source": revision,
+        "annotations": [list(pair) for pair in annotations],
+    }
 
 
 @dataclass(frozen=True)
@@ -127,7 +140,22 @@ def entry_logger_spec(service: InferenceService, local_sink_url: str) -> NewLogg
     if spec is None:
         return None
     spec = spec.model_copy(update={"url": local_logger_url(spec.url, local_sink_url)})
-    return NewLogger(spec, EventContext(service.name, service.namespace, name, source=f"{service.name}-{name}"))
+    context = EventContext(
+        service.name,
+        service.namespace,
+        name,
+        source=f"{service.name}-{name}",
+        annotations=logged_annotations(spec, service, name),
+    )
+    return NewLogger(spec, context)
+
+
+def logged_annotations(spec: Any, service: InferenceService, component: str) -> tuple[tuple[str, str], ...]:
+    """The annotations ``metadataAnnotations`` names that the component's pod would carry (the service's and
+    the component's own), as KServe's webhook passes them to the agent (``--metadata-annotations k=v``;
+    a name the pod lacks is skipped: ``agent_injector.go``)."""
+    present = {**service.metadata.annotations, **service.components()[component].annotations}
+    return tuple((key, present[key]) for key in spec.metadataAnnotations if key in present)
 
 
 def member_loggers(service: InferenceService, unit: Unit, local_sink_url: str) -> dict[str, dict[str, Any] | None]:
@@ -137,7 +165,8 @@ def member_loggers(service: InferenceService, unit: Unit, local_sink_url: str) -
     configs: dict[str, dict[str, Any] | None] = {}
     for member in unit.members:
         spec = None if member.component == entry_component else service.components()[member.component].logger
+        annotations = logged_annotations(spec, service, member.component) if spec is not None else ()
         configs[member.name] = replica_logger_config(
-            spec, service.name, service.namespace, member.component, member.name, local_sink_url
+            spec, service.name, service.namespace, member.component, member.name, local_sink_url, annotations
         )
     return configs

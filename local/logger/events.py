@@ -4,10 +4,12 @@ Pure: no I/O, no clock or randomness except through injectable defaults, and it 
 ``fastapi`` or an HTTP client. The events mirror KServe's agent (``pkg/logger/handler.go`` and
 ``worker.go``): CloudEvents 1.0 in binary HTTP mode, ``ce-type`` ``org.kubeflow.serving.inference.request``
 / ``.response``, one ``ce-id`` for a request and its response (the incoming ``Ce-Id`` header, else a new
-UUID), the request's ``Content-Type`` on both events, and the extensions ``inferenceservicename``,
-``namespace``, ``component``, ``endpoint`` and ``metadata`` (JSON object of the selected request headers,
+UUID), the request's ``Content-Type`` on both events, and the extensions ``recordedtime`` (when the event
+is made; the agent stamps it as it sends, a few milliseconds later), ``inferenceservicename``,
+``namespace``, ``component``, ``endpoint``, ``metadata`` (JSON object of the selected request headers,
 each mapped to its list of values, keys sorted as Go's ``json.Marshal`` does; header names in Go
-canonical form, matched case-sensitively).
+canonical form, matched case-sensitively) and, when the logger names ``metadataAnnotations`` that the
+service has, ``annotations`` (JSON object of those annotations: the agent's ``--metadata-annotations``).
 
 ``ce-source``: KServe's webhook passes the *pod name* as the agent's ``--source-uri``. Locally the
 analogue is the replica's name, so :class:`EventContext` takes ``source`` explicitly; when left empty it
@@ -63,6 +65,7 @@ class LoggerSpec(BaseModel):
     mode: LoggerMode = Field(default=None, validate_default=True)  # required: None fails the validator
     url: str | None = None
     metadataHeaders: list[str] = Field(default_factory=list)
+    metadataAnnotations: list[str] = Field(default_factory=list)
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -144,6 +147,8 @@ class EventContext:
     endpoint: str = "default"
     source: str = ""
     metadata_headers: tuple[str, ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    """The service's annotations the logger's ``metadataAnnotations`` name, as (key, value)."""
 
     @property
     def ce_source(self) -> str:
@@ -229,7 +234,9 @@ class InferenceRecord:
                     metadata.setdefault(key, []).append(value)
         return cls(context, event_id or new_id(), content_type or "", metadata)
 
-    def event(self, ce_type: str, body: bytes, time: datetime | None = None) -> BinaryEvent:
+    def event(
+        self, ce_type: str, body: bytes, time: datetime | None = None, recorded: datetime | None = None
+    ) -> BinaryEvent:
         ctx = self.context
         attributes: dict[str, Any] = {
             "specversion": "1.0",
@@ -237,18 +244,23 @@ class InferenceRecord:
             "type": ce_type,
             "source": ctx.ce_source,
             "time": format_time(time or datetime.now(UTC)),
+            "recordedtime": format_time(recorded or datetime.now(UTC)),
             "inferenceservicename": ctx.inference_service,
             "namespace": ctx.namespace,
             "component": ctx.component,
             "endpoint": ctx.endpoint,
             "metadata": json.dumps(self.metadata, separators=(",", ":"), sort_keys=True, ensure_ascii=False),
         }
+        if ctx.annotations:
+            attributes["annotations"] = json.dumps(dict(ctx.annotations), separators=(",", ":"), sort_keys=True)
         if self.content_type:
             attributes["datacontenttype"] = self.content_type
         return BinaryEvent(self.event_id, ce_type, binary_headers(attributes), bytes(body))
 
-    def request_event(self, body: bytes, time: datetime | None = None) -> BinaryEvent:
-        return self.event(REQUEST_TYPE, body, time)
+    def request_event(self, body: bytes, time: datetime | None = None, recorded: datetime | None = None) -> BinaryEvent:
+        return self.event(REQUEST_TYPE, body, time, recorded)
 
-    def response_event(self, body: bytes, time: datetime | None = None) -> BinaryEvent:
-        return self.event(RESPONSE_TYPE, body, time)
+    def response_event(
+        self, body: bytes, time: datetime | None = None, recorded: datetime | None = None
+    ) -> BinaryEvent:
+        return self.event(RESPONSE_TYPE, body, time, recorded)

@@ -47,6 +47,7 @@ class InferenceLogger:
             context.endpoint,
             context.source,
             tuple(spec.metadataHeaders) or context.metadata_headers,
+            context.annotations,
         )
         if delivery is None:
             config = DeliveryConfig(url=spec.target_url)

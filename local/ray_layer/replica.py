@@ -81,7 +81,9 @@ class _Member:
             from local.logger import EventContext, InferenceLogger, LoggerSpec
 
             config = self._logger_config
-            context = EventContext(config["service"], config["namespace"], config["component"], source=config["source"])
+            annotations = tuple((key, value) for key, value in config.get("annotations", ()))
+            service, namespace, component = config["service"], config["namespace"], config["component"]
+            context = EventContext(service, namespace, component, source=config["source"], annotations=annotations)
             self._logger = InferenceLogger(LoggerSpec.parse(config["spec"]), context)
             await self._logger.start()
         return self._logger

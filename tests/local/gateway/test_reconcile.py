@@ -217,3 +217,19 @@ def test_held_units_are_those_of_the_service_and_its_namespace_only() -> None:
     record = applied(iris())
     apps = [PAIR_1, "iris-predictor-00001", "team-a.iris-predictor-00001", "other-predictor-00001"]
     assert held_units(record, apps) == sorted([PAIR_1, "iris-predictor-00001"])
+
+
+def test_logger_metadata_annotations_reach_the_entry_and_the_replica_loggers() -> None:
+    """KServe passes the annotations a logger's ``metadataAnnotations`` names (those the pod has) to its agent."""
+    service = iris(
+        annotations={"team": "a"},
+        transformer={"logger": {"mode": "all", "metadataAnnotations": ["team", "absent"]}},
+        predictor={"logger": {"mode": "all", "metadataAnnotations": ["team"]}, "annotations": {"team": "b"}},
+    )
+    (deploy,) = reconcile(Desired(service), observed())
+    assert isinstance(deploy, Deploy)
+    [(_, loggers)] = deploy.items
+    assert loggers["iris-predictor-00001"]["annotations"] == [["team", "b"]]  # type: ignore[index]
+    publish = settle(Desired(service), observed())[0]
+    assert isinstance(publish, Publish) and isinstance(publish.logger, NewLogger)
+    assert publish.logger.context.annotations == (("team", "a"),)

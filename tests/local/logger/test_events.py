@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cloudevents.http import from_http
@@ -26,18 +26,16 @@ CTX = EventContext(
 WHEN = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
 
-def test_request_event_headers_are_kserves_attributes_without_recordedtime() -> None:
+def test_request_event_headers_are_exactly_kserves_attributes() -> None:
     """The binary-mode headers, exactly: the attributes KServe's agent sets on a request event
-    (``ce-specversion``, ``ce-id`` from the request, ``ce-source``, ``ce-type``, ``ce-time``, the
-    ``ce-inferenceservicename``/``namespace``/``component``/``endpoint`` extensions, ``ce-metadata`` with the
-    allowed headers; ``pkg/logger/worker.go``), with the request's content type. Not ``ce-recordedtime``,
-    which the agent adds as its send time (``RecordedTimeAttr``) and the kit does not send, nor
-    ``ce-annotations``, which the agent adds only for the logger's ``metadataAnnotations`` (a field the
-    kit's ``LoggerSpec`` does not accept)."""
+    (``ce-specversion``, ``ce-id`` from the request, ``ce-source``, ``ce-type``, ``ce-time``,
+    ``ce-recordedtime``, the ``ce-inferenceservicename``/``namespace``/``component``/``endpoint`` extensions,
+    ``ce-metadata`` with the allowed headers; ``pkg/logger/worker.go``), with the request's content type.
+    No ``ce-annotations``: the agent adds it only for the logger's ``metadataAnnotations``."""
     record = InferenceRecord.from_request(
         CTX, {"content-type": "application/json", "ce-id": "abc-1", "x-user": "ada"}, new_id=lambda: "unused"
     )
-    event = record.request_event(b'{"inputs": []}', time=WHEN)
+    event = record.request_event(b'{"inputs": []}', time=WHEN, recorded=WHEN + timedelta(milliseconds=3))
     assert event.headers == {
         "content-type": "application/json",
         "ce-specversion": "1.0",
@@ -45,6 +43,7 @@ def test_request_event_headers_are_kserves_attributes_without_recordedtime() -> 
         "ce-source": "iris-predictor-00002",
         "ce-type": "org.kubeflow.serving.inference.request",
         "ce-time": "2026-01-02T03:04:05.678901Z",
+        "ce-recordedtime": "2026-01-02T03:04:05.681901Z",
         "ce-inferenceservicename": "iris",
         "ce-namespace": "team-a",
         "ce-component": "predictor",
@@ -53,6 +52,15 @@ def test_request_event_headers_are_kserves_attributes_without_recordedtime() -> 
     }
     assert event.body == b'{"inputs": []}'
     assert (event.id, event.type) == ("abc-1", REQUEST_TYPE)
+
+
+def test_metadata_annotations_are_sent_as_a_json_object_in_ce_annotations() -> None:
+    """KServe's agent: ``--metadata-annotations k=v,...`` becomes ``ce-annotations`` (``json.Marshal`` of the map)."""
+    context = EventContext("iris", "team-a", "predictor", annotations=(("team", "a"), ("cost-centre", "42")))
+    event = InferenceRecord.from_request(context, {}).request_event(b"{}")
+    assert event.headers["ce-annotations"] == '{"cost-centre":"42","team":"a"}'
+    parsed = from_http(event.headers, event.body, data_unmarshaller=lambda data: data)
+    assert parsed["annotations"] == '{"cost-centre":"42","team":"a"}' and parsed["recordedtime"]
 
 
 def test_response_shares_the_id_and_carries_the_request_content_type() -> None:
