@@ -6,7 +6,8 @@ onto Ray Serve's ``AutoscalingConfig`` options. It does no I/O and knows nothing
 (``local.ray_layer``) executes the plan.
 
 KServe semantics reproduced (serving.kserve.io/v1beta1, Knative mode):
-* a change to a component's spec (anything but ``canaryTrafficPercent``) creates a revision named
+* a change to a component's spec (anything but ``canaryTrafficPercent``), or to the service's labels or
+  annotations (but KServe's ``serviceAnnotationDisallowedList``), creates a revision named
   ``{isvc}-{component}-{00001, 00002, ...}``;
 * ``canaryTrafficPercent: P`` with a rolled-out revision sends P% to the newest *ready* revision
   (``latestRevision: true``; tag ``latest`` with tag routing only) and 100-P% to ``latestRolledoutRevision``
@@ -265,11 +266,51 @@ def standard_autoscaling(component: ComponentSpec) -> AutoscalingPlan:
     )
 
 
-def spec_hash(component: ComponentSpec, annotations: dict[str, str]) -> str:
-    """Hash of everything that makes a new revision (not canaryTrafficPercent, as in KServe)."""
+# KServe's default serviceAnnotationDisallowedList (pkg/constants/constants.go): annotations kept off the
+# revision template, so a change of them makes no revision.
+ANNOTATIONS_OFF_THE_TEMPLATE = frozenset(
+    {
+        ANNOTATION_PREFIX + "min-scale",
+        ANNOTATION_PREFIX + "max-scale",
+        "internal.serving.kserve.io/storage-initializer-sourceuri",
+        "kubectl.kubernetes.io/last-applied-configuration",
+        "modelFormat",
+    }
+)
+KIT_ANNOTATION_PREFIX = "isvc-kit.io/"
+"""The kit's own annotations (``isvc-kit.io/placement``) say how the local runtime runs a revision, not
+what it is: a change of them makes no revision (on a cluster they mean nothing)."""
+SPEC_HASH_SCHEME = "t2-"
+"""Prefix of hashes that cover the revision template as KServe builds it; unprefixed ones are of the
+first scheme (component and Knative annotations only), still honoured for revisions stored with them."""
+
+
+def spec_hash(component: ComponentSpec, service: InferenceService) -> str:
+    """Hash of what KServe puts on a component's revision template, so a change of it makes a revision:
+    the component's spec (not ``canaryTrafficPercent``), the service's labels and its annotations but
+    those of ``serviceAnnotationDisallowedList`` (``components/predictor.go``: ``buildObjectMeta``) and the
+    kit's own."""
+    content = component.model_dump(mode="json", exclude={"canaryTrafficPercent"})
+    annotations = {
+        key: value
+        for key, value in service.metadata.annotations.items()
+        if key not in ANNOTATIONS_OFF_THE_TEMPLATE and not key.startswith(KIT_ANNOTATION_PREFIX)
+    }
+    template = [content, annotations, service.metadata.labels]
+    return SPEC_HASH_SCHEME + hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _first_scheme_hash(component: ComponentSpec, annotations: dict[str, str]) -> str:
     content = component.model_dump(mode="json", exclude={"canaryTrafficPercent"})
     knative = {k: v for k, v in annotations.items() if k.startswith(ANNOTATION_PREFIX)}
     return hashlib.sha256(json.dumps([content, knative], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def same_template(revision: Revision, component: ComponentSpec, service: InferenceService, digest: str) -> bool:
+    """Whether ``revision`` was made from this template (a stored revision may carry a first-scheme hash)."""
+    if revision.spec_hash.startswith(SPEC_HASH_SCHEME):
+        return revision.spec_hash == digest
+    return revision.spec_hash == _first_scheme_hash(component, service.metadata.annotations)
 
 
 def plan_component(
@@ -278,8 +319,8 @@ def plan_component(
     where = f"spec.{name}"
     state = previous or ComponentState()
     standard = is_standard(service)
-    digest = spec_hash(component, service.metadata.annotations)
-    if state.latest is None or state.latest.spec_hash != digest:
+    digest = spec_hash(component, service)
+    if state.latest is None or not same_template(state.latest, component, service, digest):
         number = (state.latest.number + 1) if state.latest else 1
         autoscaling = (
             standard_autoscaling(component)

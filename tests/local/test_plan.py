@@ -433,10 +433,41 @@ def test_knative_annotation_on_metadata_creates_a_revision_of_every_component() 
         assert latest is not None and latest.autoscaling.downscale_delay_s == 30.0
 
 
-def test_other_metadata_annotation_creates_no_revision() -> None:
+def test_any_metadata_annotation_or_label_creates_a_revision_as_kserve_copies_them_to_the_template() -> None:
+    """KServe's buildObjectMeta puts the isvc's labels and annotations (but serviceAnnotationDisallowedList)
+    on each component's revision template: a change of them is a new Knative revision."""
     first = plan_service(isvc())
-    second = replan(isvc(annotations={"serving.kserve.io/enable-tag-routing": "true"}), first)
-    assert revision_names(second) == ["iris-predictor-00001"]
+    tagged = replan(isvc(annotations={"serving.kserve.io/enable-tag-routing": "true"}), first)
+    assert revision_names(tagged) == ["iris-predictor-00001", "iris-predictor-00002"]
+    labelled_doc = isvc().model_dump(mode="json")
+    labelled_doc["metadata"]["labels"] = {"team": "a"}
+    labelled = replan(parse_inference_service(labelled_doc), first)
+    assert revision_names(labelled) == ["iris-predictor-00001", "iris-predictor-00002"]
+
+
+def test_an_annotation_kserve_keeps_off_the_template_creates_no_revision() -> None:
+    first = plan_service(isvc())
+    applied = {"kubectl.kubernetes.io/last-applied-configuration": "{...}", KNATIVE + "min-scale": "3"}
+    assert revision_names(replan(isvc(annotations=applied), first)) == ["iris-predictor-00001"]
+
+
+def test_a_revision_stored_with_the_first_hash_scheme_is_still_recognised() -> None:
+    """Revisions stored before the template hash covered every annotation keep their identity: no new
+    revision on the first restart."""
+    from local.plan import _first_scheme_hash
+
+    service = isvc()
+    first = plan_service(service)
+    stored = first.components["predictor"].state
+    latest = stored.revisions[-1]
+    old = replace(latest, spec_hash=_first_scheme_hash(service.spec.predictor, service.metadata.annotations))
+    again = plan_service(service, {"predictor": replace(stored, revisions=(old,))})
+    assert revision_names(again) == ["iris-predictor-00001"]
+    changed = isvc({"minReplicas": 0})
+    assert revision_names(plan_service(changed, {"predictor": replace(stored, revisions=(old,))})) == [
+        "iris-predictor-00001",
+        "iris-predictor-00002",
+    ]
 
 
 def test_changing_one_component_leaves_the_other_alone() -> None:
