@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from local.plan import AutoscalingPlan, BatchingPlan, ComponentState, Revision
+from local.autoscaling import AutoscalingPlan
+from local.plan import BatchingPlan, ComponentState, Revision
 from local.settings import settings
 from local.spec import EntryPoint
 

@@ -119,7 +119,14 @@ class InferenceService(_Lenient):
 
     @property
     def tag_routing(self) -> bool:
-        return self.metadata.annotations.get(TAG_ROUTING_ANNOTATION, "").lower() == "true"
+        """Some component has tag routing on (``tag_routing_of``)."""
+        return any(self.tag_routing_of(name) for name in self.components())
+
+    def tag_routing_of(self, component: str) -> bool:
+        """``serving.kserve.io/enable-tag-routing: "true"`` on the service or the component: KServe reads
+        the merged annotations and compares with ``"true"`` exactly (``ksvc_reconciler.go``)."""
+        merged = {**self.metadata.annotations, **self.components()[component].annotations}
+        return merged.get(TAG_ROUTING_ANNOTATION) == "true"
 
     def components(self) -> dict[str, ComponentSpec]:
         """Components in request order: transformer (if any) first, then predictor."""

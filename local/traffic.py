@@ -47,11 +47,17 @@ class TrafficTarget:
 
 
 def canary(targets: Sequence[TrafficTarget]) -> TrafficTarget | None:
-    """The canary of a split in progress: the ``latestRevision`` target beside a ``prev`` one (KServe tags
-    ``prev`` always, ``latest`` only with tag routing), or None when one revision takes everything."""
-    if not any(t.tag == "prev" for t in targets):
-        return None
+    """The canary of a split in progress: the ``latestRevision`` target beside a ``prev`` one of another
+    revision (KServe tags ``prev`` always, ``latest`` only with tag routing), or None when one revision
+    takes everything."""
+    if not any(t.tag == "prev" for t in targets) or len({t.revision for t in targets}) < 2:
+        return None  # no split, or one whose new revision is not ready: every target names the same one
     return next((t for t in targets if t.latest_revision), None)
+
+
+def revisions(targets: Sequence[TrafficTarget]) -> tuple[str, ...]:
+    """Each revision a split names, once, in order (a split may name one twice: ``canary``)."""
+    return tuple(dict.fromkeys(t.revision for t in targets))
 
 
 def tagged(targets: Sequence[TrafficTarget], tag: str) -> str | None:

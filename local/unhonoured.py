@@ -30,7 +30,7 @@ from local.placement import PLACEMENT_ANNOTATION
 from local.spec import DEPLOYMENT_MODE_ANNOTATION, TAG_ROUTING_ANNOTATION, ComponentSpec, InferenceService
 
 KNATIVE_AUTOSCALING = "autoscaling.knative.dev/"
-# The Knative autoscaling annotations the planner maps (local.plan.autoscaling_for).
+# The Knative autoscaling annotations the planner maps (local.autoscaling.autoscaling_for).
 KNATIVE_HONOURED = frozenset(
     KNATIVE_AUTOSCALING + key
     for key in (
@@ -45,6 +45,8 @@ KNATIVE_HONOURED = frozenset(
 AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
 POD_ONLY_CONTAINER_FIELDS = ("env", "image", "ports", "resources", "securityContext")
 NOT_ACTED_ON = "not acted on by the local runtime (kept for the cluster)"
+REVISION_ONLY = "kept for the cluster; locally a change of them only makes a revision, as on a cluster"
+KEPT = frozenset({NOT_ACTED_ON, REVISION_ONLY})
 
 
 @dataclass(frozen=True, order=True)
@@ -71,7 +73,9 @@ def _extra_fields(model: BaseModel, path: str, found: list[Unhonoured]) -> None:
 
 
 def _annotations(annotations: dict[str, str], path: str, standard: bool, top: bool) -> list[Unhonoured]:
-    read = {DEPLOYMENT_MODE_ANNOTATION, TAG_ROUTING_ANNOTATION, PLACEMENT_ANNOTATION} if top else set()
+    read = (
+        {DEPLOYMENT_MODE_ANNOTATION, TAG_ROUTING_ANNOTATION, PLACEMENT_ANNOTATION} if top else {TAG_ROUTING_ANNOTATION}
+    )
     found = []
     for key in sorted(annotations):
         where = f"{path}.annotations[{key}]"
@@ -99,7 +103,7 @@ def _component(name: str, component: ComponentSpec, standard: bool) -> list[Unho
     if component.serviceAccountName:
         found.append(Unhonoured(f"{where}.serviceAccountName"))
     if component.labels:
-        found.append(Unhonoured(f"{where}.labels", "pod labels: not acted on by the local runtime"))
+        found.append(Unhonoured(f"{where}.labels", REVISION_ONLY))
     found += _annotations(component.annotations, where, standard, top=False)
     if standard:
         if component.canaryTrafficPercent is not None:
@@ -126,7 +130,7 @@ def unhonoured(service: InferenceService) -> list[Unhonoured]:
     found: list[Unhonoured] = []
     _extra_fields(service, "", found)
     if service.metadata.labels:
-        found.append(Unhonoured("metadata.labels", "not acted on by the local runtime (kept for the cluster)"))
+        found.append(Unhonoured("metadata.labels", REVISION_ONLY))
     found += _annotations(service.metadata.annotations, "metadata", standard, top=True)
     for name, component in service.components().items():
         found += _component(name, component, standard)
@@ -146,7 +150,7 @@ def summary_lines(service: InferenceService) -> list[str]:
     kept: dict[str, list[str]] = defaultdict(list)
     changed = []
     for item in unhonoured(service):
-        if item.why == NOT_ACTED_ON:
+        if item.why in KEPT:
             parent, _, leaf = item.path.rpartition(".")
             kept[parent].append(leaf)
         else:

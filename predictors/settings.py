@@ -40,7 +40,8 @@ class PodSettings(BaseSettings):
     bind_host: str = DEFAULT_BIND_HOST
     """Address the servers listen on (``ISVC_BIND_HOST``)."""
     pvc_dir: Path = DEFAULT_PVC_DIR
-    """Local root of ``pvc://`` claims (``ISVC_PVC_DIR``; KServe mounts a claim at ``/mnt/pvc``)."""
+    """Local root of ``pvc://`` claims (``ISVC_PVC_DIR``; a pod mounts claim NAME at ``/mnt/models`` with
+    the URI's path as ``subPath``)."""
     storage_cache_dir: Path = DEFAULT_CACHE_DIR
     """Where remote ``storageUri`` downloads are kept, one directory per URI (``ISVC_STORAGE_CACHE_DIR``)."""
 

@@ -19,6 +19,7 @@ holding it (``lookup``), as the CLI's default ``-n`` does.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -56,7 +57,6 @@ from local.gateway.routing import IsvcModel
 from local.gateway.status import render_revisions, render_status
 from local.logger import DEFAULT_SINK_URL, InferenceLogger
 from local.placement import Unit, replicas_per_revision
-from local.plan import ComponentState
 from local.revision_store import RevisionStore, StoredObject
 from local.spec import InferenceService
 
@@ -154,9 +154,7 @@ class Controller:
             records = [record for record in records if record.service.namespace == namespace]
         return records[0].logger if records else None
 
-    def apply(
-        self, service: InferenceService, state_overrides: dict[str, ComponentState] | None = None
-    ) -> dict[str, Any]:
+    def apply(self, service: InferenceService) -> dict[str, Any]:
         """Create or update a service: new revisions for changed components, traffic as KServe splits it.
 
         Reconciles until nothing is left to deploy (at most twice: before and after the deploy), then
@@ -165,11 +163,17 @@ class Controller:
         """
         with self._lock:
             key = (service.namespace, service.name)
-            desired = Desired(service, state_overrides or {}, self.local_sink_url)
+            desired = Desired(service, self.local_sink_url)
             observed = self._observe(key)
             actions = reconcile(desired, observed)
             while actions and isinstance(deploy := actions[0], Deploy):
-                results = self.runtime.deploy_many(list(deploy.items))
+                try:
+                    results = self.runtime.deploy_many(list(deploy.items))
+                except BaseException:  # nothing is published: what this deploy may have started goes
+                    for unit, _ in deploy.items:
+                        with contextlib.suppress(Exception):
+                            self.runtime.delete(unit.name)
+                    raise
                 observed = replace(observed, deployed=results)
                 actions = reconcile(desired, observed)
             for action in actions:
@@ -259,8 +263,7 @@ class Controller:
         namespace: str | None = None,
     ) -> None:
         """``isvc rollout canary|promote|rollback``: the spec change KServe's would be (``rollout_change``)."""
-        service, overrides = rollout_change(self.get(name, namespace), action, component, percent)
-        self.apply(service, overrides)
+        self.apply(rollout_change(self.get(name, namespace), action, component, percent))
 
     def watched_roots(self) -> set[Path]:
         """The package roots of every applied component's module: what `isvc up --reload` watches."""
@@ -315,7 +318,11 @@ class Controller:
                     digest = spec_digest(document.get("spec"))
                     meta = ObjectMeta(kept.uid, kept.generation, kept.resource_version, digest)
                     self.objects.restore(namespace, name, meta)
-                self.apply(InferenceService.model_validate(document))
+                try:
+                    self.apply(InferenceService.model_validate(document))
+                except BaseException:
+                    self.objects.forget(namespace, name)  # no record: no object either
+                    raise
                 restored.append(f"{namespace}/{name}")
         return restored
 

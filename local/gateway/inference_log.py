@@ -154,8 +154,11 @@ def logged_annotations(spec: Any, service: InferenceService, component: str) -> 
     """The annotations ``metadataAnnotations`` names that the component's pod would carry (the service's and
     the component's own), as KServe's webhook passes them to the agent (``--metadata-annotations k=v``;
     a name the pod lacks is skipped: ``agent_injector.go``)."""
+    from local.revision_template import ANNOTATIONS_OFF_THE_TEMPLATE  # not on the pod either
+
     present = {**service.metadata.annotations, **service.components()[component].annotations}
-    return tuple((key, present[key]) for key in spec.metadataAnnotations if key in present)
+    carried = {key: value for key, value in present.items() if key not in ANNOTATIONS_OFF_THE_TEMPLATE}
+    return tuple((key, carried[key]) for key in spec.metadataAnnotations if key in carried)
 
 
 def member_loggers(service: InferenceService, unit: Unit, local_sink_url: str) -> dict[str, dict[str, Any] | None]:

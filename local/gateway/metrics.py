@@ -21,6 +21,8 @@ from typing import Any
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from local import traffic
+
 REQUESTS = Counter(
     "isvc_requests_total",
     "Inference requests by service, namespace, component, revision and status code",
@@ -91,10 +93,8 @@ class _GatewayCollector:
                 name, namespace = entry.service.name, entry.service.namespace
                 per_revision = controller.revision_replicas(entry, live)
                 for component, plan in entry.plans.items():
-                    for target in plan.traffic:
-                        replicas.add_metric(
-                            [name, namespace, component, target.revision], per_revision.get(target.revision, 0)
-                        )
+                    for revision in traffic.revisions(plan.traffic):
+                        replicas.add_metric([name, namespace, component, revision], per_revision.get(revision, 0))
                 if entry.logger is not None:
                     stats = entry.logger.stats()
                     for outcome in ("produced", "sent", "retried", "failed", "dropped"):

@@ -66,6 +66,11 @@ class ObjectTable:
             self._objects[(namespace, name)] = meta
             self._revision = max(self._revision, meta.resource_version)
 
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop an object restored for an apply that then failed (no write happened: no resourceVersion)."""
+        with self._lock:
+            self._objects.pop((namespace, name), None)
+
     def removed(self, namespace: str, name: str) -> None:
         with self._lock:
             self._revision += 1

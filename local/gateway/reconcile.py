@@ -12,8 +12,8 @@ An apply goes through two observations:
    (``local.placement``); the units not already running are to be deployed: ``[Deploy]``;
 2. the runtime's status of each unit deployed (``Observed.deployed``): which revisions became ready or
    failed, traffic split again by what is ready (``local.gateway.record.settled_plan``, KServe's canary
-   rules), then ``Publish`` the new record (routing table first), ``RetireLogger`` the replaced one,
-   ``DeleteUnits`` that no longer serve and ``Save`` the component states.
+   rules), then ``Publish`` the new record (routing table first), ``Save`` the component states,
+   ``RetireLogger`` the replaced one and ``DeleteUnits`` that no longer serve.
 
 A unit already running is never deployed again, so an apply of an unchanged spec goes straight to 2
 and republishes what runs. ``reconcile_delete`` and ``units_to_reload`` are the same kind of decision
@@ -51,10 +51,9 @@ MemberLoggers = Mapping[str, dict[str, Any] | None]
 
 @dataclass(frozen=True)
 class Desired:
-    """What the user asked for: a spec, and for a rollback after a promotion the states to start from."""
+    """What the user asked for: a spec (and where the local sink is, for loggers that name none)."""
 
     service: InferenceService
-    overrides: Mapping[str, ComponentState] = field(default_factory=dict)
     local_sink_url: str = DEFAULT_SINK_URL
 
 
@@ -147,7 +146,6 @@ def reconcile(desired: Desired, observed: Observed) -> list[Action]:
             f"in namespace {service.namespace!r}"
         )
     previous = {name: plan.state for name, plan in current.plans.items()} if current else dict(observed.stored)
-    previous.update(desired.overrides)
     plans = plan_service(service, previous).components
     placement = choose_placement(service.metadata.annotations, plans)
     running = current.ready_units if current else frozenset()
@@ -199,22 +197,25 @@ def _settle(
             refresh_models=refresh,
         )
     ]
+    # Saved before anything is deleted: a delete that fails leaves the store with what is published.
+    document = service.model_dump(mode="json")
+    actions.append(Save(key, document, {name: plan.state for name, plan in settled.items()}))
     if current is not None and current.logger is not None and current.logger is not logger:
         actions.append(RetireLogger(current.logger))
     if stale := tuple(sorted(running - keep)):
         actions.append(DeleteUnits(stale))
-    document = service.model_dump(mode="json")
-    actions.append(Save(key, document, {name: plan.state for name, plan in settled.items()}))
     return actions
 
 
 def _entry_logger(desired: Desired, current: ServiceRecord | None) -> InferenceLogger | NewLogger | None:
-    """The current entry logger if its spec did not change, else one to make (or none)."""
+    """The current entry logger if its spec and what it stamps (annotations included) did not change, else
+    one to make (or none)."""
     wanted = entry_logger_spec(desired.service, desired.local_sink_url)
     if wanted is None:
         return None
-    if current is not None and current.logger is not None and current.logger.spec == wanted.spec:
-        return current.logger
+    kept = current.logger if current is not None else None
+    if kept is not None and kept.spec == wanted.spec and kept.context == wanted.context:
+        return kept
     return wanted
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from local import traffic
 from local.gateway.conditions import service_conditions
 from local.modes import KNATIVE, STANDARD, is_standard
 
@@ -46,7 +47,7 @@ def render_status(entry: ServiceRecord, base_url: str, live: dict[str, int]) -> 
     for component, plan in entry.plans.items():
         state = plan.state
         url = f"{base_url}/v2/models/{entry.model.name}"
-        replicas[component] = sum(live.get(t.revision, 0) for t in plan.traffic)
+        replicas[component] = sum(live.get(revision, 0) for revision in traffic.revisions(plan.traffic))
         if standard:
             components[component] = {"url": url}
             continue

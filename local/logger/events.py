@@ -252,7 +252,10 @@ class InferenceRecord:
             "metadata": json.dumps(self.metadata, separators=(",", ":"), sort_keys=True, ensure_ascii=False),
         }
         if ctx.annotations:
-            attributes["annotations"] = json.dumps(dict(ctx.annotations), separators=(",", ":"), sort_keys=True)
+            annotations = dict(ctx.annotations)  # as Go's json.Marshal writes a map: sorted keys, UTF-8
+            attributes["annotations"] = json.dumps(
+                annotations, separators=(",", ":"), sort_keys=True, ensure_ascii=False
+            )
         if self.content_type:
             attributes["datacontenttype"] = self.content_type
         return BinaryEvent(self.event_id, ce_type, binary_headers(attributes), bytes(body))

@@ -21,7 +21,7 @@ RAY_ENV_DEFAULTS = {
     "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
     # Ray starts workers at nice 15; replicas are the serving path here, not background work.
     "RAY_worker_niceness": "0",
-    # (Autoscaling metrics are pushed every AutoscalingConfig.metrics_interval_s, 1 s: see local.plan;
+    # (Autoscaling metrics are pushed every AutoscalingConfig.metrics_interval_s, 1 s: see local.autoscaling;
     # RAY_SERVE_*_AUTOSCALING_METRIC_PUSH_INTERVAL_S are defined but never read in Ray 2.60.)
     # Serve's own Prometheus counters are flushed from a cache once a second instead of ten times: one
     # wake-up per router and per replica less every 100 ms; the kit exports its own metrics.

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from local.autoscaling import LOCAL_MAX_REPLICAS
 from local.errors import SpecError
 from local.limits import ACTIVATOR_QUEUE_DEPTH, DEFAULT_TIMEOUT_S, RequestLimits, request_limits
-from local.plan import LOCAL_MAX_REPLICAS, Revision, plan_service
+from local.plan import Revision, plan_service
 from local.spec import parse_inference_service
 
 

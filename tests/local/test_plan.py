@@ -12,21 +12,24 @@ from typing import Any
 
 import pytest
 
-from local.errors import SpecError
-from local.plan import (
+from local.autoscaling import (
     KNATIVE_DEFAULT_TARGET,
     KNATIVE_SCALE_TO_ZERO_GRACE_S,
     KNATIVE_STABLE_WINDOW_S,
-    LOCAL_MAX_ONGOING_REQUESTS,
     LOCAL_MAX_REPLICAS,
+    ZERO_METRICS_INTERVAL_S,
     AutoscalingPlan,
+    autoscaling_for,
+    parse_duration_s,
+)
+from local.errors import SpecError
+from local.plan import (
+    LOCAL_MAX_ONGOING_REQUESTS,
     ComponentPlan,
     ComponentState,
     Revision,
     ServicePlan,
     TrafficTarget,
-    autoscaling_for,
-    parse_duration_s,
     plan_service,
     route_traffic,
 )
@@ -193,7 +196,7 @@ def test_the_target_annotations_are_read_and_scale_target_wins_over_the_annotati
     ],
 )
 def test_a_bad_target_annotation_is_an_error_naming_it(key: str, value: str) -> None:
-    with pytest.raises(SpecError, match=rf"spec\.predictor\.annotations\.autoscaling\.knative\.dev/{key}: '{value}'"):
+    with pytest.raises(SpecError, match=rf"metadata\.annotations\.autoscaling\.knative\.dev/{key}: '{value}'"):
         scaling({f"autoscaling.knative.dev/{key}": value})
 
 
@@ -270,25 +273,33 @@ def test_non_knative_annotations_do_not_change_autoscaling() -> None:
 @pytest.mark.parametrize(
     ("key", "path"),
     [
-        ("window", "spec.predictor.annotations.window"),
-        ("scale-down-delay", "spec.predictor.annotations.scale-down-delay"),
-        ("scale-to-zero-pod-retention-period", "spec.predictor.annotations.scale-to-zero-pod-retention-period"),
+        ("window", "metadata.annotations.autoscaling.knative.dev/window"),
+        ("scale-down-delay", "metadata.annotations.autoscaling.knative.dev/scale-down-delay"),
+        (
+            "scale-to-zero-pod-retention-period",
+            "metadata.annotations.autoscaling.knative.dev/scale-to-zero-pod-retention-period",
+        ),
     ],
 )
-def test_bad_duration_annotation_is_named(key: str, path: str) -> None:
+def test_bad_duration_annotation_is_named_where_it_is_written(key: str, path: str) -> None:
     with pytest.raises(SpecError, match="^" + path.replace(".", r"\.") + r": 'soon' is not a duration"):
         scaling({KNATIVE + key: "soon"})
+    on_the_component = path.replace("metadata.", "spec.predictor.")
+    with pytest.raises(SpecError, match="^" + on_the_component.replace(".", r"\.") + r": 'soon' is not a duration"):
+        scaling(annotations={KNATIVE + key: "soon"})
 
 
 @pytest.mark.parametrize("value", ["many", "-1", "1.5", ""])
 def test_bad_initial_scale_is_named(value: str) -> None:
-    with pytest.raises(SpecError, match=r"^spec\.predictor\.annotations\.initial-scale: .* is not a whole number$"):
+    with pytest.raises(
+        SpecError, match=r"^metadata\.annotations\.autoscaling\.knative\.dev/initial-scale: .* is not a whole number$"
+    ):
         scaling({KNATIVE + "initial-scale": value})
 
 
 def test_bad_annotation_fails_the_whole_plan_with_the_component_path() -> None:
     service = isvc(transformer={"annotations": {KNATIVE + "window": "forever"}})
-    with pytest.raises(SpecError, match=r"^spec\.transformer\.annotations\.window: "):
+    with pytest.raises(SpecError, match=r"^spec\.transformer\.annotations\.autoscaling\.knative\.dev/window: "):
         plan_service(service)
 
 
@@ -451,23 +462,34 @@ def test_an_annotation_kserve_keeps_off_the_template_creates_no_revision() -> No
     assert revision_names(replan(isvc(annotations=applied), first)) == ["iris-predictor-00001"]
 
 
-def test_a_revision_stored_with_the_first_hash_scheme_is_still_recognised() -> None:
-    """Revisions stored before the template hash covered every annotation keep their identity: no new
-    revision on the first restart."""
-    from local.plan import _first_scheme_hash
+# What the first hash scheme (commit 9452747) stored for these manifests' revisions.
+FIRST_SCHEME_HASHES = {
+    "iris.yaml": {"transformer": "3e9eaf4bff3b0b82", "predictor": "2878559459293e80"},
+    "iris-canary.yaml": {"transformer": "3e9eaf4bff3b0b82", "predictor": "37abfe20549a258c"},
+    "iris-standard.yaml": {"transformer": "2779018467298b45", "predictor": "6ba54a73db0ca3fd"},
+}
 
-    service = isvc()
-    first = plan_service(service)
-    stored = first.components["predictor"].state
-    latest = stored.revisions[-1]
-    old = replace(latest, spec_hash=_first_scheme_hash(service.spec.predictor, service.metadata.annotations))
-    again = plan_service(service, {"predictor": replace(stored, revisions=(old,))})
-    assert revision_names(again) == ["iris-predictor-00001"]
-    changed = isvc({"minReplicas": 0})
-    assert revision_names(plan_service(changed, {"predictor": replace(stored, revisions=(old,))})) == [
-        "iris-predictor-00001",
-        "iris-predictor-00002",
-    ]
+
+@pytest.mark.parametrize("manifest", sorted(FIRST_SCHEME_HASHES))
+def test_a_revision_stored_with_the_first_hash_scheme_keeps_its_identity_and_is_restamped(manifest: str) -> None:
+    """A store written before the template hash covered labels and annotations: the first restart makes no
+    revision, and the revision takes this scheme's hash, so a later label change makes one."""
+    (service,) = load_inference_services(MANIFESTS / manifest)
+    planned = plan_service(service).components
+    stored = {
+        name: replace(
+            plan.state, revisions=(replace(plan.state.revisions[0], spec_hash=FIRST_SCHEME_HASHES[manifest][name]),)
+        )
+        for name, plan in planned.items()
+    }
+    restarted = plan_service(service, stored)
+    for name, plan in restarted.components.items():
+        assert [r.name for r in plan.state.revisions] == [f"{service.name}-{name}-00001"], name
+        assert plan.state.revisions[0].spec_hash == planned[name].state.revisions[0].spec_hash  # re-stamped
+    labelled = service.model_dump(mode="json")
+    labelled["metadata"]["labels"] = {"team": "a"}
+    later = plan_service(parse_inference_service(labelled), {n: p.state for n, p in restarted.components.items()})
+    assert revision_names(later) == [f"{service.name}-predictor-00001", f"{service.name}-predictor-00002"]
 
 
 def test_changing_one_component_leaves_the_other_alone() -> None:
@@ -710,14 +732,27 @@ def test_second_promotion_shifts_previous_rolled_out() -> None:
     assert deployed(plan) == [R3]
 
 
-def test_canary_percent_on_an_already_rolled_out_latest_keeps_all_on_it() -> None:
-    """KServe: with nothing new to roll out, both targets of the split are the rolled-out revision (the
-    latest ready one, and ``prev``), so it keeps 100%."""
-    state = ComponentState(revisions=(revision(1), revision(2)), latest_rolled_out=R2, previous_rolled_out=R1)
+def test_a_percent_on_a_promoted_latest_rolls_back_to_the_previous_as_kserve_does() -> None:
+    """KServe's PropagateStatus: the rolled-out latest split with itself (P% as latest, the rest as prev) makes
+    previousRolledoutRevision the rolled-out one again, which then takes 100-P% (the previous stays)."""
+    promoted = ComponentState(revisions=(revision(1), revision(2)), latest_rolled_out=R2, previous_rolled_out=R1)
+    plan = route_traffic(promoted, 30, ready=None)
+    assert plan.traffic == (TrafficTarget(R2, 30, None, True), TrafficTarget(R1, 70, "prev", False))
+    assert (plan.state.latest_rolled_out, plan.state.previous_rolled_out) == (R1, R1)
+    assert route_traffic(plan.state, 30, ready=None) == plan  # stable when applied again
+    rolled_back = route_traffic(promoted, 0, ready=None)
+    assert rolled_back.traffic == (TrafficTarget(R2, 0, None, True), TrafficTarget(R1, 100, "prev", False))
+    promoted_again = route_traffic(rolled_back.state, None, ready=None)
+    assert promoted_again.traffic == (TrafficTarget(R2, 100, None, True),)
+    assert (promoted_again.state.latest_rolled_out, promoted_again.state.previous_rolled_out) == (R2, R1)
+
+
+def test_a_percent_on_the_only_rolled_out_revision_keeps_all_on_it() -> None:
+    """With no previous rolled-out revision there is nothing to go back to: both targets are the latest."""
+    state = ComponentState(revisions=(revision(1),), latest_rolled_out=R1)
     plan = route_traffic(state, 30, ready=None)
-    assert plan.traffic == (TrafficTarget(R2, 30, None, True), TrafficTarget(R2, 70, "prev", False))
+    assert plan.traffic == (TrafficTarget(R1, 30, None, True), TrafficTarget(R1, 70, "prev", False))
     assert plan.state == state
-    assert deployed(plan) == [R2]
 
 
 def test_component_state_helpers() -> None:
@@ -742,7 +777,6 @@ def test_canary_goes_to_the_newest_ready_revision_while_a_newer_one_starts() -> 
 
 
 def test_a_revision_that_may_scale_to_zero_pushes_its_queue_four_times_a_second() -> None:
-    from local.plan import ZERO_METRICS_INTERVAL_S, AutoscalingPlan
 
     def options(min_replicas: int) -> dict[str, object]:
         return AutoscalingPlan(min_replicas, 2, 1, 8.0, 30.0, 30.0).as_ray_options()

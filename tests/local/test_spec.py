@@ -360,10 +360,18 @@ def test_unknown_deployment_mode_is_passed_through() -> None:
     assert deployment_mode("ModelMesh") == "ModelMesh"
 
 
-@pytest.mark.parametrize(("value", "enabled"), [("true", True), ("True", True), ("false", False), ("yes", False)])
+@pytest.mark.parametrize(("value", "enabled"), [("true", True), ("True", False), ("false", False), ("yes", False)])
 def test_tag_routing_annotation(value: str, enabled: bool) -> None:
-    """KServe: ``serving.kserve.io/enable-tag-routing: "true"`` makes ``latest``/``prev`` addressable."""
+    """KServe's ksvc reconciler tags ``latest`` when ``serving.kserve.io/enable-tag-routing`` is exactly "true"."""
     assert with_annotations(**{"serving.kserve.io/enable-tag-routing": value}).tag_routing is enabled
+
+
+def test_tag_routing_on_a_component_alone() -> None:
+    """KServe reads the merged annotations: the component's own turns it on for that component."""
+    document = minimal()
+    document["spec"]["predictor"]["annotations"] = {"serving.kserve.io/enable-tag-routing": "true"}
+    service = parse_inference_service(document)
+    assert service.tag_routing_of("predictor") and service.tag_routing
 
 
 def test_tag_routing_is_off_by_default() -> None:
@@ -561,7 +569,7 @@ def test_unhonoured_fields_of_the_iris_manifest_are_the_cluster_only_container_f
 
 def test_unhonoured_fields_reports_an_rps_scale_target_the_planner_ignores() -> None:
     """KServe: ``scaleMetric: rps`` + ``scaleTarget`` is a Knative RPS target; the spec promises no silent drop."""
-    from local.plan import autoscaling_for
+    from local.autoscaling import autoscaling_for
 
     service = parse_inference_service(with_predictor(scaleMetric="rps", scaleTarget=5))
     mapped = autoscaling_for(service.spec.predictor, {}, "spec.predictor").target_ongoing_requests == 5.0

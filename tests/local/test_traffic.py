@@ -37,3 +37,5 @@ def test_the_canary_is_the_latest_target_beside_prev_tagged_or_not() -> None:
     assert traffic.canary(tagged) == tagged[0]
     assert traffic.canary((TrafficTarget("r2", 100, "latest", True),)) is None  # rolled out: no split
     assert traffic.canary(()) is None
+    # A canary whose revision is not ready: Knative's latestRevision target names the rolled-out one too.
+    assert traffic.canary((TrafficTarget("r1", 20, None, True), TrafficTarget("r1", 80, "prev"))) is None

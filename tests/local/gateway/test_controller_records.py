@@ -263,3 +263,19 @@ def test_retired_loggers_are_handed_over_once_and_closed_by_kept_tasks(serve: Fa
     held, left = asyncio.run(scenario())
     assert (held, left) == (1, 0)  # kept while closing, discarded when done
     assert controller.take_retired_loggers() == []
+
+
+def test_a_deploy_that_raises_publishes_nothing_and_leaves_nothing_running() -> None:
+    class BreakingServe(FakeServe):
+        def deploy_many(self, items: list[Any]) -> dict[str, Any]:
+            unit, _ = items[0]
+            self.apps[unit.name] = Status("RUNNING")  # started, then Serve's controller goes away
+            raise RuntimeError("the Serve controller died")
+
+    breaking = BreakingServe()
+    controller = Controller(breaking, ModelRepository(), "http://127.0.0.1:8080")
+    with pytest.raises(RuntimeError, match="Serve controller died"):
+        controller.apply(iris())
+    assert controller.lookup("iris") is None and controller.repository.get_model("iris") is None
+    assert breaking.deleted == ["isvc-kit.iris-transformer-00001+iris-predictor-00001"]
+    assert all(status.status == "DELETING" for status in breaking.apps.values())

@@ -233,3 +233,15 @@ def test_logger_metadata_annotations_reach_the_entry_and_the_replica_loggers() -
     publish = settle(Desired(service), observed())[0]
     assert isinstance(publish, Publish) and isinstance(publish.logger, NewLogger)
     assert publish.logger.context.annotations == (("team", "a"),)
+
+
+def test_an_entry_logger_is_made_anew_when_an_annotation_it_stamps_changes() -> None:
+    logged = {"transformer": {"logger": {"mode": "all", "metadataAnnotations": ["team"]}}}
+    current = with_logger(applied(iris(annotations={"team": "a"}, **logged)))
+    same = settle(Desired(iris(annotations={"team": "a"}, **logged)), observed(current))[0]
+    assert isinstance(same, Publish) and same.logger is current.logger
+    moved = settle(Desired(iris(annotations={"team": "b"}, **logged)), observed(current))
+    publish = moved[0]
+    assert isinstance(publish, Publish) and isinstance(publish.logger, NewLogger)
+    assert publish.logger.context.annotations == (("team", "b"),)
+    assert current.logger is not None and RetireLogger(current.logger) in moved

@@ -23,11 +23,12 @@ def test_a_port_that_is_no_number_names_the_variable() -> None:
 
 
 def test_the_command_line_port_defaults_to_port(monkeypatch: pytest.MonkeyPatch) -> None:
-    import argparse
+    """``python -m local.sink`` listens on ``$PORT`` (Knative sets it) unless ``--port`` says otherwise."""
+    import local.sink.__main__ as entrypoint
 
-    from local.sink.server import add_server_arguments
-
+    served: list[tuple[object, ...]] = []
+    monkeypatch.setattr(entrypoint, "serve", lambda *args: served.append(args))
     monkeypatch.setenv("PORT", "9123")
-    parser = argparse.ArgumentParser()
-    add_server_arguments(parser, default_port=SinkSettings.from_env().port)
-    assert parser.parse_args([]).port == 9123
+    assert entrypoint.main([]) == 0
+    assert entrypoint.main(["--port", "9200"]) == 0
+    assert [args[2] for args in served] == [9123, 9200]
