@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from local.plan import ComponentPlan, Revision
+from local.spec import DEFAULT_NAMESPACE
 
 PLACEMENT_ANNOTATION = "isvc-kit.io/placement"
-DEFAULT_NAMESPACE = "default"
 Mode = Literal["colocated", "separate"]
 
 

@@ -28,10 +28,9 @@ from typing import Any
 from local.autoscaling import AutoscalingPlan
 from local.plan import BatchingPlan, ComponentState, Revision
 from local.settings import settings
-from local.spec import EntryPoint
+from local.spec import DEFAULT_NAMESPACE, EntryPoint
 
 STATE_DIR_ENV = "ISVC_STATE_DIR"
-DEFAULT_NAMESPACE = "default"
 SCHEMA_VERSION = 3  # PRAGMA user_version; 0: the first layout, keyed by service name alone; 3 adds objects
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS services (
@@ -150,7 +149,15 @@ class RevisionStore:
         _migrate(self._db)
         self._lock = threading.Lock()
 
-    def save(self, name: str, namespace: str, spec: dict[str, Any], states: dict[str, ComponentState]) -> None:
+    def save(
+        self,
+        name: str,
+        namespace: str,
+        spec: dict[str, Any],
+        states: dict[str, ComponentState],
+        stored: StoredObject | None = None,
+    ) -> None:
+        """The service's spec, component states and (``stored``) API metadata, in one transaction."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._lock:
             self._db.execute("BEGIN")
@@ -170,19 +177,17 @@ class RevisionStore:
                         "INSERT OR IGNORE INTO revisions VALUES (?, ?, ?, ?, ?)",
                         [(namespace, revision.name, name, component, now) for revision in state.revisions],
                     )
+                if stored is not None:
+                    self._db.execute(
+                        "INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(namespace, name) DO UPDATE SET "
+                        "uid=excluded.uid, generation=excluded.generation, "
+                        "resource_version=excluded.resource_version, created=excluded.created",
+                        (namespace, name, stored.uid, stored.generation, stored.resource_version, stored.created),
+                    )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-
-    def save_object(self, name: str, namespace: str, stored: StoredObject) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(namespace, name) DO UPDATE SET "
-                "uid=excluded.uid, generation=excluded.generation, resource_version=excluded.resource_version, "
-                "created=excluded.created",
-                (namespace, name, stored.uid, stored.generation, stored.resource_version, stored.created),
-            )
 
     def object_of(self, name: str, namespace: str = DEFAULT_NAMESPACE) -> StoredObject | None:
         with self._lock:

@@ -35,6 +35,10 @@ STANDARD_MODES = {"Standard", "RawDeployment"}
 DEFAULT_DEPLOYMENT_MODE = "Knative"
 
 
+DEFAULT_NAMESPACE = "default"
+"""Where an object that names no namespace lives, as in Kubernetes."""
+
+
 class _Lenient(BaseModel):
     """Keeps unknown fields so they can be reported as warnings instead of being dropped."""
 
@@ -88,7 +92,7 @@ class PredictorSpec(ComponentSpec):
 
 class ObjectMeta(_Lenient):
     name: str = Field(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=63)
-    namespace: str = "default"
+    namespace: str = DEFAULT_NAMESPACE
     annotations: dict[str, str] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
 

@@ -15,24 +15,15 @@ Never imports ``local`` or ``ray``.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from predictors.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS, SettingsError, load_settings
+from predictors.settings import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_TENSOR_ELEMENTS,
+    RequestLimits,
+    SettingsError,
+    load_settings,
+)
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_TENSOR_ELEMENTS", "LimitsError", "RequestLimits", "load_limits"]
-
-
-class RequestLimits(BaseModel):
-    """Request size limits (from ``predictors.settings``, or given)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
-    """Largest REST body and gRPC message accepted, in bytes (``ISVC_MAX_BODY_BYTES``; 32 MiB)."""
-
-    max_tensor_elements: int = Field(default=DEFAULT_MAX_TENSOR_ELEMENTS, gt=0)
-    """Most elements one input tensor's shape may declare (``ISVC_MAX_TENSOR_ELEMENTS``; 16 Mi)."""
-
 
 LimitsError = SettingsError
 """An ``ISVC_*`` limit in the environment that is not a positive integer; names the variable."""
@@ -40,5 +31,4 @@ LimitsError = SettingsError
 
 def load_limits() -> RequestLimits:
     """The limits the environment sets now (defaults for what it leaves out)."""
-    settings = load_settings()
-    return RequestLimits(max_body_bytes=settings.max_body_bytes, max_tensor_elements=settings.max_tensor_elements)
+    return RequestLimits(**load_settings().model_dump(include=set(RequestLimits.model_fields)))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "ISVC_"
@@ -28,15 +28,22 @@ DEFAULT_PVC_DIR = Path(".isvc/pvc")
 DEFAULT_CACHE_DIR = Path(".isvc/storage")
 
 
-class PodSettings(BaseSettings):
-    """Each field is ``ISVC_`` + its name upper-cased; the docstrings are the reference."""
+class RequestLimits(BaseModel):
+    """Request size limits (``predictors.limits`` says what bounds what): the pod's settings, or given."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True)
 
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
     """Largest REST body and gRPC message accepted, in bytes (``ISVC_MAX_BODY_BYTES``; 32 MiB)."""
     max_tensor_elements: int = Field(default=DEFAULT_MAX_TENSOR_ELEMENTS, gt=0)
     """Most elements one input tensor's shape may declare (``ISVC_MAX_TENSOR_ELEMENTS``; 16 Mi)."""
+
+
+class PodSettings(BaseSettings, RequestLimits):
+    """Each field is ``ISVC_`` + its name upper-cased; the docstrings are the reference."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="ignore")
+
     bind_host: str = DEFAULT_BIND_HOST
     """Address the servers listen on (``ISVC_BIND_HOST``)."""
     pvc_dir: Path = DEFAULT_PVC_DIR

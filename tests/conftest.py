@@ -71,6 +71,21 @@ def v2_feature_request(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def v2_grpc_feature_request(model_name: str, record: dict[str, float]) -> Any:
+    """``record`` as a gRPC ``ModelInferRequest``: one FP32 tensor of shape [1] per feature."""
+    from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
+
+    return pb.ModelInferRequest(
+        model_name=model_name,
+        inputs=[
+            pb.ModelInferRequest.InferInputTensor(
+                name=name, datatype="FP32", shape=[1], contents=pb.InferTensorContents(fp32_contents=[value])
+            )
+            for name, value in record.items()
+        ],
+    )
+
+
 @pytest.fixture(scope="session")
 def sklearn_model() -> Any:
     from predictors.sklearn import SklearnModel

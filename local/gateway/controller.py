@@ -215,10 +215,9 @@ class Controller:
             case Save(key=(namespace, name), document=None) if self.store is not None:
                 self.store.delete(name, namespace)
             case Save(key=(namespace, name), document=dict() as document, states=states) if self.store is not None:
-                self.store.save(name, namespace, document, dict(states))
                 meta, created = self.objects.get(namespace, name), self._services[(namespace, name)].created
                 stored = StoredObject(meta.uid, meta.generation, meta.resource_version, created)
-                self.store.save_object(name, namespace, stored)
+                self.store.save(name, namespace, document, dict(states), stored)
             case Deploy():  # pragma: no cover - apply feeds deploys back to the reconcile
                 raise AssertionError("a deploy is carried out by apply, which reconciles again with its outcome")
         if isinstance(action, Publish):

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from local.logger import DEFAULT_SINK_URL, EventContext, InferenceLogger
+from local.revision_template import ANNOTATIONS_OFF_THE_TEMPLATE
 
 if TYPE_CHECKING:
     from local.logger.events import LoggerSpec
@@ -154,10 +155,8 @@ def logged_annotations(spec: Any, service: InferenceService, component: str) -> 
     """The annotations ``metadataAnnotations`` names that the component's pod would carry (the service's and
     the component's own), as KServe's webhook passes them to the agent (``--metadata-annotations k=v``;
     a name the pod lacks is skipped: ``agent_injector.go``)."""
-    from local.revision_template import ANNOTATIONS_OFF_THE_TEMPLATE  # not on the pod either
-
     present = {**service.metadata.annotations, **service.components()[component].annotations}
-    carried = {key: value for key, value in present.items() if key not in ANNOTATIONS_OFF_THE_TEMPLATE}
+    carried = {key: value for key, value in present.items() if key not in ANNOTATIONS_OFF_THE_TEMPLATE}  # the pod's
     return tuple((key, carried[key]) for key in spec.metadataAnnotations if key in carried)
 
 

@@ -28,8 +28,8 @@ from kserve.protocol.infer_type import InferRequest
 from local import traffic
 from local.errors import NotFoundError, status_code_of
 from local.gateway import metrics
-from local.placement import DEFAULT_NAMESPACE, SEPARATE, Placement, entry_unit, unit_revisions
-from local.spec import TAG_ROUTING_ANNOTATION
+from local.placement import SEPARATE, Placement, entry_unit, unit_revisions
+from local.spec import DEFAULT_NAMESPACE, TAG_ROUTING_ANNOTATION
 from local.traffic import TrafficTarget
 
 TAG_HEADER = "x-isvc-tag"

@@ -120,6 +120,6 @@ def test_a_store_of_the_second_layout_gains_the_objects_table(tmp_path: Path) ->
     assert store.services() == [("team-a", service.name)]
     assert store.object_of(service.name, "team-a") is None
     kept = StoredObject("0b0e-uid", 4, 17, "2026-01-01T00:00:00+00:00")
-    store.save_object(service.name, "team-a", kept)
+    store.save(service.name, "team-a", service.model_dump(mode="json"), {}, kept)
     assert store.object_of(service.name, "team-a") == kept
     assert store.object_of(service.name, "team-b") is None

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from local.cli.main import main
-from tests.conftest import VIRGINICA, v2_feature_request
+from tests.conftest import VIRGINICA, v2_feature_request, v2_grpc_feature_request
 from tests.local.gateway.test_isvc_api import path
 from tests.local.gateway.test_namespaces import document
 
@@ -83,15 +83,7 @@ def grpc_probabilities(gateway: Any, metadata: tuple[tuple[str, str], ...]) -> l
     from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
     from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 
-    request = pb.ModelInferRequest(
-        model_name="iris-ns",
-        inputs=[
-            pb.ModelInferRequest.InferInputTensor(
-                name=name, datatype="FP32", shape=[1], contents=pb.InferTensorContents(fp32_contents=[value])
-            )
-            for name, value in VIRGINICA.items()
-        ],
-    )
+    request = v2_grpc_feature_request("iris-ns", VIRGINICA)
     with grpc.insecure_channel(f"127.0.0.1:{gateway.grpc_port}") as channel:
         stub = pb_grpc.GRPCInferenceServiceStub(channel)
         metadata_reply = stub.ModelMetadata(pb.ModelMetadataRequest(name="iris-ns"), timeout=30, metadata=metadata)

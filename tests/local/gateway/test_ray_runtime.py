@@ -12,7 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import SETOSA, VIRGINICA, v2_binary_request, v2_feature_request, v2_tensor_request
+from tests.conftest import (
+    SETOSA,
+    VIRGINICA,
+    v2_binary_request,
+    v2_feature_request,
+    v2_grpc_feature_request,
+    v2_tensor_request,
+)
 
 pytestmark = pytest.mark.ray
 
@@ -79,15 +86,7 @@ def test_grpc_infer(ray_gateway: Any) -> None:
         stub = pb_grpc.GRPCInferenceServiceStub(channel)
         assert stub.ServerLive(pb.ServerLiveRequest(), timeout=30).live
         assert stub.ModelReady(pb.ModelReadyRequest(name="iris"), timeout=30).ready
-        request = pb.ModelInferRequest(
-            model_name="iris",
-            inputs=[
-                pb.ModelInferRequest.InferInputTensor(
-                    name=name, datatype="FP32", shape=[1], contents=pb.InferTensorContents(fp32_contents=[value])
-                )
-                for name, value in VIRGINICA.items()
-            ],
-        )
+        request = v2_grpc_feature_request("iris", VIRGINICA)
         response = stub.ModelInfer(request, timeout=60)
     outputs = {output.name: output for output in response.outputs}
     assert list(outputs["label"].contents.bytes_contents) == [b"virginica"]
